@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/password"
+)
+
+// createUserSettings are the flags of `ciphemic createuser`.
+type createUserSettings struct {
+	store         storeSettings
+	username      string
+	email         string
+	role          string
+	passwordStdin bool
+}
+
+// runCreateUser is `ciphemic createuser`. The password never comes from a flag (it would
+// sit in the shell history and the process list): it is read from standard input with
+// --password-stdin, or typed at a prompt without echo.
+func runCreateUser(ctx context.Context, args []string, e env) error {
+	var s createUserSettings
+	fs := newFlagSet("createuser")
+	s.store.register(fs)
+	fs.StringVar(&s.username, "username", "", "username (required)")
+	fs.StringVar(&s.email, "email", "", "email address")
+	fs.StringVar(&s.role, "role", "student", "admin, teacher or student")
+	fs.BoolVar(&s.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	if err := parseFlags(fs, args, e); err != nil {
+		if isHelp(err) {
+			return nil
+		}
+		return err
+	}
+	user, err := s.user()
+	if err != nil {
+		return err
+	}
+	pw, err := readPassword(s.passwordStdin, e)
+	if err != nil {
+		return err
+	}
+	if msgs := ciphemic.ValidatePassword(pw, user); len(msgs) > 0 {
+		return usagef("password: %s", strings.Join(msgs, " "))
+	}
+	if user.PasswordHash, err = password.NewHasher(password.DefaultParams).Hash(pw); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, s.store)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	created, err := db.CreateUser(ctx, user)
+	if err != nil {
+		return fmt.Errorf("create user: %s", ciphemic.ErrorMessage(err))
+	}
+	fmt.Fprintf(e.stdout, "Created user %s (id %d, role %s).\n", created.Username, created.ID, created.Role)
+	return nil
+}
+
+// user validates the flags into the user to create.
+func (s createUserSettings) user() (ciphemic.User, error) {
+	username := strings.TrimSpace(s.username)
+	if username == "" {
+		return ciphemic.User{}, invalid("username", "required")
+	}
+	if len(username) > 150 {
+		return ciphemic.User{}, invalid("username", "at most 150 characters")
+	}
+	role, err := ciphemic.ParseRole(s.role)
+	if err != nil {
+		return ciphemic.User{}, invalid("role", "%q is not admin, teacher or student", s.role)
+	}
+	return ciphemic.User{Username: username, Email: strings.TrimSpace(s.email), Role: role, IsActive: true}, nil
+}
+
+// readPassword reads the first line of standard input, or prompts twice without echo when
+// standard input is a terminal.
+func readPassword(fromStdin bool, e env) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			return "", usagef("password: standard input held no password")
+		}
+		return pw, nil
+	}
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", usagef("no terminal to prompt for a password: use --password-stdin")
+	}
+	first, err := prompt(f, e, "Password: ")
+	if err != nil {
+		return "", err
+	}
+	second, err := prompt(f, e, "Password (again): ")
+	if err != nil {
+		return "", err
+	}
+	if first != second {
+		return "", usagef("password: the two passwords differ")
+	}
+	return first, nil
+}
+
+func prompt(f *os.File, e env, label string) (string, error) {
+	fmt.Fprint(e.stderr, label)
+	pw, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return string(pw), nil
+}

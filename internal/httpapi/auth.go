@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/password"
+)
+
+// pairBody is simplejwt's TokenObtainPairView answer: refresh first.
+type pairBody struct {
+	Refresh string `json:"refresh"`
+	Access  string `json:"access"`
+}
+
+// loginBody is the article's LoginView answer: access first.
+type loginBody struct {
+	Access  string `json:"access"`
+	Refresh string `json:"refresh"`
+}
+
+// credentials checks a username and password. Every failure, whatever its cause (unknown
+// user, wrong password, inactive account, unreadable hash), is the same errBadCredentials
+// after the same amount of hashing, so the answer tells nothing about which users exist.
+type credentials struct {
+	users  userStore
+	hasher *password.Hasher
+}
+
+// check returns the user whose password matches, and the upgraded hash to store when the
+// stored one is a legacy (Django) or weaker format.
+func (c credentials) check(ctx context.Context, username, pw string) (ciphemic.User, string, error) {
+	user, err := c.users.UserByUsername(ctx, username)
+	if ciphemic.ErrorCode(err) == ciphemic.CodeNotFound {
+		c.hasher.VerifyDummy(pw)
+		return ciphemic.User{}, "", errBadCredentials
+	}
+	if err != nil {
+		return ciphemic.User{}, "", err
+	}
+	ok, rehash, err := c.hasher.Verify(user.PasswordHash, pw)
+	if err != nil {
+		loggerFrom(ctx).Error("unreadable password hash", "user_id", user.ID, "error", err.Error())
+		return ciphemic.User{}, "", errBadCredentials
+	}
+	if !ok || !user.IsActive {
+		return ciphemic.User{}, "", errBadCredentials
+	}
+	if !rehash {
+		return user, "", nil
+	}
+	upgraded, err := c.hasher.Hash(pw)
+	if err != nil {
+		return ciphemic.User{}, "", err
+	}
+	return user, upgraded, nil
+}
+
+// handleTokenObtain serves POST /api/token/ and POST /login/: username and password in,
+// a token pair out. accessFirst orders the answer as the article's LoginView does.
+func handleTokenObtain(creds credentials, s sessions, accessFirst bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decodeBody(r, false)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		errs := newFieldErrors()
+		username := body.stringField(errs, "username", true)
+		pw := body.stringField(errs, "password", false)
+		if err := errs.errOrNil(); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		user, upgraded, err := creds.check(r.Context(), username, pw)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		now := s.now()
+		pair, err := s.issuePair(r.Context(), user, now)
+		if err == nil {
+			err = creds.users.RecordLogin(r.Context(), user.ID, now, upgraded)
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if accessFirst {
+			encode(w, r, http.StatusOK, loginBody{Access: pair.access, Refresh: pair.refresh})
+			return
+		}
+		encode(w, r, http.StatusOK, pairBody{Refresh: pair.refresh, Access: pair.access})
+	})
+}

@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/password"
+)
+
+// meBody is GET /api/me/. It is built field by field from the user, so the password hash
+// can never reach it.
+type meBody struct {
+	ID         int64           `json:"id"`
+	Username   string          `json:"username"`
+	Email      string          `json:"email"`
+	Roles      []ciphemic.Role `json:"roles"`
+	IsActive   bool            `json:"is_active"`
+	DateJoined *string         `json:"date_joined"`
+	LastLogin  *string         `json:"last_login"`
+}
+
+// formatTime renders an instant as DRF's DateTimeField does (ISO 8601, UTC, "Z"), and the
+// zero time as null.
+func formatTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format("2006-01-02T15:04:05.999999Z07:00")
+	return &s
+}
+
+// currentUser loads the principal's user, answering as simplejwt's JWTAuthentication does
+// when the account is gone or disabled.
+func currentUser(r *http.Request, users userStore) (ciphemic.User, error) {
+	p, err := principalFrom(r)
+	if err != nil {
+		return ciphemic.User{}, err
+	}
+	user, err := users.User(r.Context(), p.UserID)
+	switch {
+	case ciphemic.ErrorCode(err) == ciphemic.CodeNotFound:
+		return user, errUserNotFound
+	case err != nil:
+		return user, err
+	case !user.IsActive:
+		return user, ciphemic.ErrUserInactive
+	}
+	return user, nil
+}
+
+// handleMe serves GET /api/me/.
+func handleMe(users userStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err := currentUser(r, users)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, r, http.StatusOK, meBody{
+			ID: user.ID, Username: user.Username, Email: user.Email,
+			Roles: []ciphemic.Role{user.Role}, IsActive: user.IsActive,
+			DateJoined: formatTime(user.DateJoined), LastLogin: formatTime(user.LastLogin),
+		})
+	})
+}
+
+// handlePasswordChange serves POST /api/me/password/: the old password proves the caller,
+// every older token of the user is revoked, and a fresh pair keeps this client signed in.
+func handlePasswordChange(users userStore, hasher *password.Hasher, s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err := currentUser(r, users)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		body, err := decodeBody(r, false)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		errs := newFieldErrors()
+		oldPW := body.stringField(errs, "old_password", false)
+		newPW := body.stringField(errs, "new_password", false)
+		if errs.empty() {
+			checkPasswordChange(errs, hasher, user, oldPW, newPW)
+		}
+		if err := errs.errOrNil(); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		pair, err := changePassword(r, users, hasher, s, user, newPW)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, r, http.StatusOK, pairBody{Refresh: pair.refresh, Access: pair.access})
+	})
+}
+
+// checkPasswordChange applies Django's checks: the old password must match, and the new
+// one must pass the default validators that need no word list.
+func checkPasswordChange(errs *fieldErrors, hasher *password.Hasher, user ciphemic.User, oldPW, newPW string) {
+	if ok, _, err := hasher.Verify(user.PasswordHash, oldPW); err != nil || !ok {
+		errs.add("old_password", "Your old password was entered incorrectly. Please enter it again.")
+		return
+	}
+	for _, msg := range ciphemic.ValidatePassword(newPW, user) {
+		errs.add("new_password", msg)
+	}
+}
+
+// changePassword stores the new hash, revokes everything issued until now and issues a new
+// pair just after the revocation instant, so the new pair survives it.
+func changePassword(r *http.Request, users userStore, hasher *password.Hasher, s sessions, user ciphemic.User, newPW string) (tokenPair, error) {
+	hash, err := hasher.Hash(newPW)
+	if err != nil {
+		return tokenPair{}, err
+	}
+	at := s.now()
+	if err := users.ChangePassword(r.Context(), user.ID, hash, at, s.revocationUntil(at)); err != nil {
+		return tokenPair{}, err
+	}
+	s.view.Apply(ciphemic.Revocation{UserID: user.ID, ValidAfter: at, ExpiresAt: s.revocationUntil(at), CreatedAt: at})
+	return s.issuePair(r.Context(), user, at.Add(time.Millisecond))
+}
+
+// handleRevokeAll serves POST /api/token/revoke-all/: logout everywhere.
+func handleRevokeAll(s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := principalFrom(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if err := s.revokeUser(r.Context(), p.UserID, s.now()); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, r, http.StatusOK, emptyBody{})
+	})
+}

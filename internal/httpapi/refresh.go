@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/token"
+)
+
+// errTokenInvalid is the refresh/verify/blacklist answer for any token that does not verify.
+var errTokenInvalid = tokenError{detail: msgTokenInvalid}
+
+// refreshBody is simplejwt's TokenRefreshView answer: access first; refresh only when
+// rotating.
+type refreshBody struct {
+	Access  string `json:"access"`
+	Refresh string `json:"refresh,omitempty"`
+}
+
+type emptyBody struct{}
+
+// readTokenField decodes the body and reads its one token field.
+func readTokenField(r *http.Request, field string) (string, error) {
+	body, err := decodeBody(r, false)
+	if err != nil {
+		return "", err
+	}
+	errs := newFieldErrors()
+	raw := body.stringField(errs, field, true)
+	return raw, errs.errOrNil()
+}
+
+// handleTokenRefresh serves POST /api/token/refresh/. With rotation the presented token is
+// spent by one conditional UPDATE, so of concurrent refreshes with one token exactly one
+// wins (simplejwt lets several through).
+func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, err := readTokenField(r, "refresh")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		claims, err := s.tokens.Parse(raw, token.TypeRefresh)
+		if err != nil {
+			writeError(w, r, errTokenInvalid)
+			return
+		}
+		now := s.now()
+		if !rotate {
+			user, err := s.store.UseRefreshToken(r.Context(), claims.JTI, now)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			access, err := s.issueAccess(user, now)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			encode(w, r, http.StatusOK, refreshBody{Access: access})
+			return
+		}
+		body, err := rotateRefresh(r, s, claims, blacklistAfterRotation)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, r, http.StatusOK, body)
+	})
+}
+
+// rotateRefresh spends the refresh token of claims and issues its successor and an access
+// token for the user's current role.
+func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOld bool) (refreshBody, error) {
+	now := s.now()
+	next, nc, err := s.tokens.IssueRefresh(claims.UserID, now)
+	if err != nil {
+		return refreshBody{}, err
+	}
+	user, err := s.store.RotateRefreshToken(r.Context(), claims.JTI, ciphemic.RefreshToken{
+		JTI: nc.JTI, UserID: claims.UserID, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt,
+	}, blacklistOld, now)
+	if err != nil {
+		return refreshBody{}, err
+	}
+	access, err := s.issueAccess(user, now)
+	return refreshBody{Access: access, Refresh: next}, err
+}
+
+// handleTokenVerify serves POST /api/token/verify/: 200 {} for a token of either type that
+// verifies and is not blacklisted or revoked; 401 otherwise.
+func handleTokenVerify(s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, err := readTokenField(r, "token")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		claims, err := s.tokens.Parse(raw, "")
+		if err != nil {
+			writeError(w, r, errTokenInvalid)
+			return
+		}
+		if claims.Type == token.TypeAccess && s.view.Revoked(claims) {
+			writeError(w, r, errTokenInvalid)
+			return
+		}
+		if claims.Type == token.TypeRefresh {
+			if _, err := s.store.UseRefreshToken(r.Context(), claims.JTI, s.now()); err != nil {
+				writeError(w, r, asTokenInvalid(err))
+				return
+			}
+		}
+		encode(w, r, http.StatusOK, emptyBody{})
+	})
+}
+
+// asTokenInvalid folds every "this token is no good" store answer into the one verify
+// answer, and passes real failures (store down) through.
+func asTokenInvalid(err error) error {
+	switch {
+	case errors.Is(err, ciphemic.ErrTokenBlacklisted), errors.Is(err, ciphemic.ErrTokenUnknown),
+		errors.Is(err, ciphemic.ErrUserInactive), ciphemic.ErrorCode(err) == ciphemic.CodeNotFound:
+		return errTokenInvalid
+	}
+	return err
+}
+
+// handleTokenBlacklist serves POST /api/token/blacklist/ (logout). When the caller also
+// sends its access token, that token stops working too, on every instance within a
+// revocation sync, instead of living out its five minutes.
+func handleTokenBlacklist(s sessions, authn authenticator) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, err := readTokenField(r, "refresh")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		claims, err := s.tokens.Parse(raw, token.TypeRefresh)
+		if err != nil {
+			writeError(w, r, errTokenInvalid)
+			return
+		}
+		if err := s.store.BlacklistRefreshToken(r.Context(), claims.JTI, s.now()); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		// Only the owner's access token is revoked; a stranger's header is ignored.
+		if p, err := authn.principal(r); err == nil && p.UserID == claims.UserID {
+			if err := s.revokeAccessToken(r.Context(), p); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
+		encode(w, r, http.StatusOK, emptyBody{})
+	})
+}

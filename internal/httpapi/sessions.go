@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/token"
+)
+
+// sessions issues token pairs and revokes them: the shared mechanics of login, refresh,
+// logout, password change and revoke-all.
+type sessions struct {
+	tokens *token.Service
+	store  Store
+	view   *token.RevocationView
+	now    func() time.Time
+}
+
+// tokenPair is a freshly issued access and refresh token.
+type tokenPair struct {
+	access, refresh string
+}
+
+// issuePair records a new refresh token (the start of a rotation family) and signs an
+// access token beside it.
+func (s sessions) issuePair(ctx context.Context, user ciphemic.User, at time.Time) (tokenPair, error) {
+	refresh, rc, err := s.tokens.IssueRefresh(user.ID, at)
+	if err != nil {
+		return tokenPair{}, fmt.Errorf("issue refresh token: %w", err)
+	}
+	err = s.store.CreateRefreshToken(ctx, ciphemic.RefreshToken{
+		JTI: rc.JTI, UserID: user.ID, FamilyID: rc.JTI, IssuedAt: rc.IssuedAt, ExpiresAt: rc.ExpiresAt,
+	})
+	if err != nil {
+		return tokenPair{}, fmt.Errorf("record refresh token: %w", err)
+	}
+	access, err := s.issueAccess(user, at)
+	return tokenPair{access: access, refresh: refresh}, err
+}
+
+// issueAccess signs an access token with the user's current role.
+func (s sessions) issueAccess(user ciphemic.User, at time.Time) (string, error) {
+	access, _, err := s.tokens.IssueAccess(user.ID, []ciphemic.Role{user.Role}, at)
+	if err != nil {
+		return "", fmt.Errorf("issue access token: %w", err)
+	}
+	return access, nil
+}
+
+// revocationUntil is how long a revocation made at `at` must be remembered: until every
+// access token it could concern has expired, leeway included.
+func (s sessions) revocationUntil(at time.Time) time.Time {
+	cfg := s.tokens.Config()
+	return at.Add(cfg.AccessLifetime + cfg.Leeway + time.Second)
+}
+
+// revokeUser ends every token of the user issued at or before `at`: refresh tokens in the
+// store, access tokens through the revocation view. The local view learns it at once, the
+// other instances on their next sync.
+func (s sessions) revokeUser(ctx context.Context, userID int64, at time.Time) error {
+	until := s.revocationUntil(at)
+	if err := s.store.RevokeUser(ctx, userID, at, until); err != nil {
+		return fmt.Errorf("revoke user: %w", err)
+	}
+	s.view.Apply(ciphemic.Revocation{UserID: userID, ValidAfter: at, ExpiresAt: until, CreatedAt: at})
+	return nil
+}
+
+// revokeAccessToken ends one access token everywhere.
+func (s sessions) revokeAccessToken(ctx context.Context, p ciphemic.Principal) error {
+	if err := s.store.RevokeAccessToken(ctx, p.TokenID, p.UserID, p.ExpiresAt); err != nil {
+		return fmt.Errorf("revoke access token: %w", err)
+	}
+	s.view.Apply(ciphemic.Revocation{JTI: p.TokenID, UserID: p.UserID, ExpiresAt: p.ExpiresAt, CreatedAt: s.now()})
+	return nil
+}
