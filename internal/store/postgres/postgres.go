@@ -1,0 +1,94 @@
+// Package postgres opens a ciphemic store on PostgreSQL through pgx's database/sql
+// driver. One pool serves reads and writes; PostgreSQL's row locks make the core's
+// conditional UPDATEs exactly-once across instances.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/ciphemic/ciphemic/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLockKey names the advisory lock every migration transaction takes, so that
+// instances starting together apply each migration once. It is an arbitrary constant
+// ("ciphemic" in ASCII) shared by every ciphemic instance on a database.
+const migrationLockKey = 0x63697068656d6963
+
+// maxConns bounds the pool, leaving room under PostgreSQL's default of 100 connections
+// for several instances.
+const maxConns = 16
+
+// Open connects to the PostgreSQL database named by dsn (a postgres:// URL or a
+// key=value string, as pgx accepts) and pings it; call Migrate before use.
+func Open(ctx context.Context, dsn string, opts ...store.Option) (*store.DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		// pgx redacts the password from DSN parse errors.
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: ping: %w", err)
+	}
+	return store.New(db, db, dialect(), opts...), nil
+}
+
+func dialect() store.Dialect {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is fixed at build time
+	}
+	return store.Dialect{
+		Name:          "postgres",
+		Migrations:    sub,
+		MigrationLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", int64(migrationLockKey)),
+		Classify:      classify,
+	}
+}
+
+// classify sorts pgx errors by SQLSTATE, and connection failures as unavailable.
+func classify(err error) store.ErrorKind {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return classifyState(pe.Code)
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) {
+		return store.KindUnavailable
+	}
+	return store.KindOther
+}
+
+func classifyState(code string) store.ErrorKind {
+	switch {
+	case code == "23505": // unique_violation
+		return store.KindUnique
+	case code == "23503": // foreign_key_violation
+		return store.KindForeignKey
+	case code == "40001", code == "40P01": // serialization failure, deadlock: retry
+		return store.KindUnavailable
+	case code == "53300", code == "57P01", code == "57P03": // too many connections, shutdown
+		return store.KindUnavailable
+	case len(code) == 5 && code[:2] == "08": // connection exception
+		return store.KindUnavailable
+	}
+	return store.KindOther
+}

@@ -1,0 +1,109 @@
+// Package sqlite opens a ciphemic store on a SQLite file with the pure-Go driver
+// modernc.org/sqlite.
+//
+// SQLite allows one writer at a time, and a deferred transaction that reads and then
+// writes fails with SQLITE_BUSY, whatever busy_timeout says, when another connection
+// wrote in between. So writes go through a pool of one connection whose transactions
+// begin IMMEDIATE (they wait for the write lock up front, honouring busy_timeout, also
+// against other processes), and reads through a separate read-only pool, which WAL
+// lets run alongside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ciphemic/ciphemic/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// readConns is the size of the read pool.
+const readConns = 4
+
+// writeParams and readParams are modernc.org/sqlite DSN parameters. busy_timeout comes
+// first in both, so the pragmas after it wait for locks instead of failing.
+const (
+	writeParams = "_busy_timeout=5000&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
+	readParams  = "_busy_timeout=5000&_foreign_keys=on&_query_only=on"
+)
+
+// Open opens, creating it if needed, the SQLite database file at path, and returns a
+// store over it; call Migrate before use. path is a file name, not a URI: ":memory:",
+// "file:" URIs and names containing '?' are refused, since the two pools must share one
+// file.
+func Open(path string, opts ...store.Option) (*store.DB, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	write, err := openPool(path, writeParams, 1)
+	if err != nil {
+		return nil, err
+	}
+	// The read pool opens only once the writer has made the file and switched it to WAL.
+	read, err := openPool(path, readParams, readConns)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	return store.New(read, write, dialect(), opts...), nil
+}
+
+func checkPath(path string) error {
+	switch {
+	case path == "", path == ":memory:", strings.HasPrefix(path, "file:"):
+		return fmt.Errorf("sqlite: database must be a file name, got %q", path)
+	case strings.ContainsRune(path, '?'):
+		return fmt.Errorf("sqlite: database file name %q must not contain '?'", path)
+	}
+	return nil
+}
+
+func openPool(path, params string, conns int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path+"?"+params)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	// Connecting now applies the pragmas and surfaces a bad path at Open, not later.
+	if err := db.PingContext(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func dialect() store.Dialect {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is fixed at build time
+	}
+	return store.Dialect{Name: "sqlite", Migrations: sub, Classify: classify}
+}
+
+// classify sorts modernc.org/sqlite errors by their extended result code.
+func classify(err error) store.ErrorKind {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return store.KindOther
+	}
+	switch code := e.Code(); {
+	case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return store.KindUnique
+	case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return store.KindForeignKey
+	case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
+		return store.KindUnavailable
+	}
+	return store.KindOther
+}

@@ -1,0 +1,92 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/store"
+)
+
+// RunShared checks that two stores over one database, as two server instances would
+// have, cooperate: a and b must share a fresh database that neither has migrated.
+// Both migrate at once, write at once, and race to rotate the same refresh tokens.
+func RunShared(t *testing.T, a, b *store.DB) {
+	ctx := context.Background()
+	dbs := []*store.DB{a, b}
+	for _, db := range dbs {
+		setNow(db, t0)
+	}
+	mustAll(t, "Migrate()", 2, func(i int) error { return dbs[i].Migrate(ctx) })
+
+	const users = 8
+	mustAll(t, "CreateUser()", users, func(i int) error {
+		db := dbs[i%2]
+		u, err := db.CreateUser(ctx, newUser(jti("shared", i)))
+		if err != nil {
+			return err
+		}
+		if err := db.RecordLogin(ctx, u.ID, t0, ""); err != nil {
+			return err
+		}
+		return db.CreateRefreshToken(ctx, ciphemic.RefreshToken{
+			JTI: jti("tok", i), UserID: u.ID, IssuedAt: t0.Add(-time.Minute), ExpiresAt: t0.Add(time.Hour),
+		})
+	})
+	for i := range users {
+		sharedRace(t, dbs, jti("tok", i))
+	}
+}
+
+// sharedRace rotates old from both stores at once and checks that exactly one wins.
+func sharedRace(t *testing.T, dbs []*store.DB, old string) {
+	t.Helper()
+	const racers = 16
+	errs := make([]error, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			next := ciphemic.RefreshToken{JTI: fmt.Sprintf("%s-%d", old, i), ExpiresAt: t0.Add(time.Hour)}
+			_, errs[i] = dbs[i%2].RotateRefreshToken(context.Background(), old, next, true, t0)
+		})
+	}
+	close(start)
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, ciphemic.ErrTokenBlacklisted):
+			t.Errorf("RotateRefreshToken(%s) = %v, want nil or %v", old, err, ciphemic.ErrTokenBlacklisted)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("RotateRefreshToken(%s) from two stores: %d succeeded, want 1", old, wins)
+	}
+}
+
+// mustAll runs fn(0) … fn(n-1) at once and fails t with every error.
+func mustAll(t *testing.T, call string, n int, fn func(i int) error) {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("%s #%d = %v", call, i, err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}

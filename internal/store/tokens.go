@@ -1,0 +1,233 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+)
+
+var errJTITaken = ciphemic.Errorf(ciphemic.CodeConflict, "A token with that jti already exists.")
+
+// querier is a *sql.DB or a *sql.Tx, so that one check serves reads and transactions.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tokenState is the part of a refresh_tokens row that decides whether it may be used.
+type tokenState struct {
+	userID      int64
+	familyID    string
+	issuedAt    int64
+	expiresAt   int64
+	blacklisted sql.NullInt64
+}
+
+// check returns the error of a token that may not be used at now, nil for a live one.
+// Expiry is checked first, as simplejwt checks exp before consulting the blacklist.
+func (s tokenState) check(now time.Time) error {
+	switch {
+	case s.expiresAt <= micros(now):
+		return ciphemic.ErrTokenUnknown
+	case s.blacklisted.Valid:
+		return ciphemic.ErrTokenBlacklisted
+	}
+	return nil
+}
+
+func tokenStateQ(ctx context.Context, q querier, jti string) (tokenState, error) {
+	var s tokenState
+	err := q.QueryRowContext(ctx, `SELECT user_id, family_id, issued_at, expires_at, blacklisted_at
+		FROM refresh_tokens WHERE jti = $1`, jti).
+		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt, &s.blacklisted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, ciphemic.ErrTokenUnknown
+	}
+	return s, err
+}
+
+// tokenUserQ returns the user of a token that passed its own checks, or the error that
+// forbids the user from using it.
+func tokenUserQ(ctx context.Context, q querier, s tokenState) (ciphemic.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id = $1`, s.userID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ciphemic.User{}, ciphemic.ErrTokenUnknown
+	case err != nil:
+		return ciphemic.User{}, err
+	case !u.IsActive:
+		return ciphemic.User{}, ciphemic.ErrUserInactive
+	case !u.TokensValidAfter.IsZero() && s.issuedAt <= micros(u.TokensValidAfter):
+		return ciphemic.User{}, ciphemic.ErrTokenBlacklisted
+	}
+	return u, nil
+}
+
+// prepareToken validates t and fills in its defaults.
+func (db *DB) prepareToken(t ciphemic.RefreshToken) (ciphemic.RefreshToken, error) {
+	if t.JTI == "" || t.ExpiresAt.IsZero() {
+		return t, ciphemic.Errorf(ciphemic.CodeInvalid, "A refresh token needs a jti and an expiry.")
+	}
+	if t.FamilyID == "" {
+		t.FamilyID = t.JTI
+	}
+	if t.IssuedAt.IsZero() {
+		t.IssuedAt = db.clock()
+	}
+	return t, nil
+}
+
+// CreateRefreshToken records an issued refresh token. An empty FamilyID starts a new
+// family named by the token's own JTI; a zero IssuedAt becomes now. A duplicate JTI is
+// CodeConflict, an unknown user CodeNotFound.
+func (db *DB) CreateRefreshToken(ctx context.Context, t ciphemic.RefreshToken) error {
+	t, err := db.prepareToken(t)
+	if err != nil {
+		return db.fail("create refresh token", err)
+	}
+	return db.update(ctx, "create refresh token", func(tx *sql.Tx) error {
+		return db.insertTokenTx(ctx, tx, t)
+	})
+}
+
+func (db *DB) insertTokenTx(ctx context.Context, tx *sql.Tx, t ciphemic.RefreshToken) error {
+	const q = `INSERT INTO refresh_tokens
+		(jti, user_id, family_id, issued_at, expires_at, blacklisted_at, replaced_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	replaced := sql.NullString{String: t.ReplacedBy, Valid: t.ReplacedBy != ""}
+	_, err := tx.ExecContext(ctx, q, t.JTI, t.UserID, t.FamilyID, micros(t.IssuedAt),
+		micros(t.ExpiresAt), nullMicros(t.BlacklistedAt), replaced)
+	switch db.kind(err) {
+	case KindUnique:
+		return errJTITaken
+	case KindForeignKey:
+		return errNotFound
+	}
+	return err
+}
+
+// RefreshToken returns the record of the refresh token jti, or CodeNotFound.
+func (db *DB) RefreshToken(ctx context.Context, jti string) (ciphemic.RefreshToken, error) {
+	var (
+		t               ciphemic.RefreshToken
+		issued, expires int64
+		blacklisted     sql.NullInt64
+		replaced        sql.NullString
+	)
+	err := db.read.QueryRowContext(ctx, `SELECT jti, user_id, family_id, issued_at, expires_at,
+		blacklisted_at, replaced_by FROM refresh_tokens WHERE jti = $1`, jti).
+		Scan(&t.JTI, &t.UserID, &t.FamilyID, &issued, &expires, &blacklisted, &replaced)
+	if err != nil {
+		return ciphemic.RefreshToken{}, db.fail("refresh token", err)
+	}
+	t.IssuedAt, t.ExpiresAt = fromMicros(issued), fromMicros(expires)
+	t.BlacklistedAt, t.ReplacedBy = fromNullMicros(blacklisted), replaced.String
+	return t, nil
+}
+
+// UseRefreshToken checks, without rotating it, that the refresh token jti exists, is
+// neither blacklisted nor expired at now, was issued after the user's TokensValidAfter,
+// and that its user exists and is active; it returns that user.
+func (db *DB) UseRefreshToken(ctx context.Context, jti string, now time.Time) (ciphemic.User, error) {
+	s, err := tokenStateQ(ctx, db.read, jti)
+	if err == nil {
+		err = s.check(now)
+	}
+	if err != nil {
+		return ciphemic.User{}, db.fail("use refresh token", err)
+	}
+	u, err := tokenUserQ(ctx, db.read, s)
+	if err != nil {
+		return ciphemic.User{}, db.fail("use refresh token", err)
+	}
+	return u, nil
+}
+
+// RotateRefreshToken spends the refresh token oldJTI and records next, of the same user
+// and family, in one write transaction, and returns the user. With blacklistOld the old
+// token is blacklisted, so of several concurrent rotations of one token exactly one
+// succeeds; without it the old token stays usable and only points at its successor.
+// next.UserID and next.FamilyID are taken from the old token (a different non-zero
+// UserID is ErrTokenUnknown) and a zero next.IssuedAt becomes now. Errors are those of
+// UseRefreshToken; on any of them nothing is written.
+func (db *DB) RotateRefreshToken(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time) (ciphemic.User, error) {
+	if next.IssuedAt.IsZero() {
+		next.IssuedAt = now
+	}
+	next, err := db.prepareToken(next)
+	if err != nil {
+		return ciphemic.User{}, db.fail("rotate refresh token", err)
+	}
+	var u ciphemic.User
+	err = db.update(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+		if err := spendTx(ctx, tx, oldJTI, next.JTI, blacklistOld, now); err != nil {
+			return err
+		}
+		s, err := tokenStateQ(ctx, tx, oldJTI)
+		if err != nil {
+			return err
+		}
+		if u, err = tokenUserQ(ctx, tx, s); err != nil {
+			return err
+		}
+		if next.UserID != 0 && next.UserID != s.userID {
+			return ciphemic.ErrTokenUnknown
+		}
+		next.UserID, next.FamilyID = s.userID, s.familyID
+		return db.insertTokenTx(ctx, tx, next)
+	})
+	if err != nil {
+		return ciphemic.User{}, err
+	}
+	return u, nil
+}
+
+// spendTx marks oldJTI as replaced by nextJTI, and blacklisted when blacklist is set, in
+// one conditional UPDATE: the row count, not a prior read, decides whether this caller
+// won, which keeps concurrent rotations of one token exactly-once.
+func spendTx(ctx context.Context, tx *sql.Tx, oldJTI, nextJTI string, blacklist bool, now time.Time) error {
+	q := `UPDATE refresh_tokens SET replaced_by = $1
+		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3`
+	if blacklist {
+		q = `UPDATE refresh_tokens SET replaced_by = $1, blacklisted_at = $3
+			WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3`
+	}
+	res, err := tx.ExecContext(ctx, q, nextJTI, oldJTI, micros(now))
+	if err != nil {
+		return err
+	}
+	return classifyUnspent(ctx, tx, res, oldJTI, now)
+}
+
+// classifyUnspent returns nil when res touched a row and otherwise why the token jti
+// could not be spent.
+func classifyUnspent(ctx context.Context, tx *sql.Tx, res sql.Result, jti string, now time.Time) error {
+	n, err := res.RowsAffected()
+	if err != nil || n == 1 {
+		return err
+	}
+	s, err := tokenStateQ(ctx, tx, jti)
+	if err != nil {
+		return err
+	}
+	if err := s.check(now); err != nil {
+		return err
+	}
+	return errors.New("refresh token changed while being spent")
+}
+
+// BlacklistRefreshToken blacklists the refresh token jti as of now (logout). An already
+// blacklisted token is ErrTokenBlacklisted; a missing or expired one ErrTokenUnknown.
+func (db *DB) BlacklistRefreshToken(ctx context.Context, jti string, now time.Time) error {
+	return db.update(ctx, "blacklist refresh token", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET blacklisted_at = $1
+			WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $1`, micros(now), jti)
+		if err != nil {
+			return err
+		}
+		return classifyUnspent(ctx, tx, res, jti, now)
+	})
+}
