@@ -105,7 +105,7 @@ func jsonParseError(err error) error {
 // jsonTypeName names a decoded JSON value as Python would, for DRF's "Expected a
 // dictionary, but got list." message.
 func jsonTypeName(v any) string {
-	switch v.(type) {
+	switch v := v.(type) {
 	case []any:
 		return "list"
 	case string:
@@ -113,7 +113,7 @@ func jsonTypeName(v any) string {
 	case bool:
 		return "bool"
 	case json.Number:
-		if strings.ContainsAny(v.(json.Number).String(), ".eE") {
+		if strings.ContainsAny(v.String(), ".eE") {
 			return "float"
 		}
 		return "int"

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -210,14 +209,6 @@ func writeCodedError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("error", err.Error()))
 		encode(w, r, http.StatusInternalServerError, detailBody{msgServerError})
 	}
-}
-
-// writeThrottled answers 429 in DRF's throttle shape.
-func writeThrottled(w http.ResponseWriter, r *http.Request, wait int) {
-	w.Header().Set("Retry-After", strconv.Itoa(wait))
-	encode(w, r, http.StatusTooManyRequests, detailBody{
-		"Request was throttled. Expected available in " + strconv.Itoa(wait) + " seconds.",
-	})
 }
 
 // writeUnauthorized answers 401 with the RFC 6750 challenge every 401 must carry.

@@ -67,7 +67,7 @@ type options struct {
 
 // newInstance starts a server; with opts.dbPath it shares that SQLite file with other
 // instances, as several instances behind a load balancer share one database.
-func newInstance(t *testing.T, opts options) *instance {
+func newInstance(t testing.TB, opts options) *instance {
 	t.Helper()
 	if opts.clock == nil {
 		opts.clock = &testClock{t: time.Now().Truncate(time.Second)}
@@ -116,7 +116,7 @@ func newInstance(t *testing.T, opts options) *instance {
 	return &instance{srv: srv, db: db, tokens: tokens, view: view, hasher: hasher, clock: opts.clock}
 }
 
-func mustParseKey(t *testing.T, alg string, data []byte) *token.Key {
+func mustParseKey(t testing.TB, alg string, data []byte) *token.Key {
 	t.Helper()
 	key, err := token.ParseKey(alg, data)
 	if err != nil {

@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/token"
+)
+
+func TestMeAuthentication(t *testing.T) {
+	in := newInstance(t, options{})
+	u := in.mustCreateUser(t, "testuser", "password", ciphemic.RoleTeacher)
+	access, refresh := in.login(t, "testuser", "password")
+	inactive := in.mustCreateUserWith(t, ciphemic.User{Username: "off", Role: ciphemic.RoleStudent}, "password")
+	inactiveAccess, _, _ := in.tokens.IssueAccess(inactive.ID, []ciphemic.Role{ciphemic.RoleStudent}, in.clock.Now())
+	ghostAccess, _, _ := in.tokens.IssueAccess(999999, []ciphemic.Role{ciphemic.RoleStudent}, in.clock.Now())
+
+	tests := []struct {
+		name   string
+		header string
+		status int
+		body   string
+	}{
+		{"no header", "", 401, bodyNotProvided},
+		{"other scheme", "JWT " + access, 401, bodyNotProvided},
+		{"lower-case scheme", "bearer " + access, 401, bodyNotProvided},
+		{"no token", "Bearer", 401, bodyBadHeader},
+		{"two tokens", "Bearer " + access + " extra", 401, bodyBadHeader},
+		{"garbage", "Bearer garbage", 401, bodyAccessBad},
+		{"refresh as access", "Bearer " + refresh, 401, bodyAccessBad},
+		{"alg none", "Bearer " + forgeNone(t, access), 401, bodyAccessBad},
+		{"tampered payload", "Bearer " + tamper(t, access, "user_id", 2), 401, bodyAccessBad},
+		{"deleted user", "Bearer " + ghostAccess, 401, `{"detail":"User not found","code":"user_not_found"}`},
+		{"inactive user", "Bearer " + inactiveAccess, 401, `{"detail":"User is inactive","code":"user_inactive"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r response
+			if tt.header == "" {
+				r = in.get(t, "/api/me/", "")
+			} else {
+				r = in.do(t, http.MethodGet, "/api/me/", "", nil, "Authorization: "+tt.header)
+			}
+			wantStatusBody(t, r, tt.status, tt.body)
+			want := `Bearer realm="api"`
+			if tt.body != bodyNotProvided {
+				want += `, error="invalid_token"`
+			}
+			if got := r.header.Get("WWW-Authenticate"); got != want {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+			}
+		})
+	}
+
+	t.Run("valid", func(t *testing.T) {
+		r := in.get(t, "/api/me/", access)
+		if r.status != 200 {
+			t.Fatalf("GET /api/me/ = %d %s, want 200", r.status, r.body)
+		}
+		var got meBody
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != u.ID || got.Username != "testuser" || got.Email != "testuser@example.com" ||
+			len(got.Roles) != 1 || got.Roles[0] != ciphemic.RoleTeacher || !got.IsActive ||
+			got.DateJoined == nil || got.LastLogin == nil {
+			t.Errorf("GET /api/me/ = %s, want the user's fields", r.body)
+		}
+		if strings.Contains(string(r.body), "argon2") || strings.Contains(string(r.body), "password") {
+			t.Errorf("GET /api/me/ = %s leaks the password hash", r.body)
+		}
+	})
+	t.Run("no slash", func(t *testing.T) {
+		if r := in.get(t, "/api/me", access); r.status != 200 {
+			t.Errorf("GET /api/me = %d, want 200", r.status)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		in.clock.Advance(5*time.Minute + time.Second)
+		defer in.clock.Advance(-5*time.Minute - time.Second)
+		wantStatusBody(t, in.get(t, "/api/me/", access), 401, bodyAccessBad)
+	})
+	t.Run("POST with token", func(t *testing.T) {
+		r := in.do(t, http.MethodPost, "/api/me/", "", nil, "Authorization: Bearer "+access)
+		wantStatusBody(t, r, 405, `{"detail":"Method \"POST\" not allowed."}`)
+	})
+	t.Run("POST without token", func(t *testing.T) {
+		wantStatusBody(t, in.do(t, http.MethodPost, "/api/me/", "", nil), 401, bodyNotProvided)
+	})
+}
+
+// forgeNone re-signs a token's payload with alg "none" and an empty signature.
+func forgeNone(t *testing.T, tok string) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	return header + "." + parts[1] + "."
+}
+
+// tamper changes one claim of a token's payload and keeps the old signature.
+func tamper(t *testing.T, tok, claim string, value any) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	claims[claim] = value
+	raw, _ = json.Marshal(claims)
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(raw) + "." + parts[2]
+}
+
+func TestPasswordChange(t *testing.T) {
+	in := newInstance(t, options{})
+	in.mustCreateUser(t, "testuser", "password", ciphemic.RoleStudent)
+	access, refresh := in.login(t, "testuser", "password")
+	auth := "Authorization: Bearer " + access
+
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"missing", `{}`, `{"old_password":["This field is required."],"new_password":["This field is required."]}`},
+		{"wrong old", `{"old_password":"nope","new_password":"a-long-new-one"}`, `{"old_password":["Your old password was entered incorrectly. Please enter it again."]}`},
+		{"too short", `{"old_password":"password","new_password":"short"}`, `{"new_password":["This password is too short. It must contain at least 8 characters."]}`},
+		{"numeric", `{"old_password":"password","new_password":"1234567890"}`, `{"new_password":["This password is entirely numeric."]}`},
+		{"username", `{"old_password":"password","new_password":"TESTUSER"}`, `{"new_password":["The password is too similar to the username."]}`},
+	}
+	for _, tt := range tests {
+		r := in.postJSON(t, "/api/me/password/", tt.body, auth)
+		if r.status != 400 || string(r.body) != tt.want {
+			t.Errorf("%s: = %d %s, want 400 %s", tt.name, r.status, r.body, tt.want)
+		}
+	}
+
+	r := in.postJSON(t, "/api/me/password/", `{"old_password":"password","new_password":"a-long-new-one"}`, auth)
+	if r.status != 200 {
+		t.Fatalf("password change = %d %s, want 200", r.status, r.body)
+	}
+	newAccess, newRefresh := r.str(t, "access"), r.str(t, "refresh")
+	wantStatusBody(t, in.get(t, "/api/me/", access), 401, bodyAccessBad)
+	wantStatusBody(t, in.postJSON(t, "/api/token/refresh/", map[string]string{"refresh": refresh}), 401, bodyBlacklisted)
+	if r := in.get(t, "/api/me/", newAccess); r.status != 200 {
+		t.Errorf("new access after password change = %d %s, want 200", r.status, r.body)
+	}
+	if r := in.postJSON(t, "/api/token/refresh/", map[string]string{"refresh": newRefresh}); r.status != 200 {
+		t.Errorf("new refresh after password change = %d %s, want 200", r.status, r.body)
+	}
+	wantStatusBody(t, in.postJSON(t, "/api/token/", `{"username":"testuser","password":"password"}`), 401, bodyNoAccount)
+	in.login(t, "testuser", "a-long-new-one")
+}
+
+func TestJWKSAndOps(t *testing.T) {
+	in := newInstance(t, options{})
+	r := in.get(t, "/.well-known/jwks.json", "")
+	wantStatusBody(t, r, 200, `{"keys":[]}`)
+	wantStatusBody(t, in.get(t, "/healthz", ""), 200, `{"status":"ok"}`)
+	wantStatusBody(t, in.get(t, "/readyz", ""), 200, `{"status":"ready"}`)
+	in.db.Close()
+	wantStatusBody(t, in.get(t, "/readyz", ""), 503, `{"detail":"Service temporarily unavailable, try again later."}`)
+}
+
+func TestRevocationViewStaleFailsClosed(t *testing.T) {
+	cfg := Config{RotateRefreshTokens: true, BlacklistAfterRotation: true, RevocationMaxAge: 10 * time.Second}
+	in := newInstance(t, options{cfg: &cfg})
+	in.mustCreateUser(t, "testuser", "password", ciphemic.RoleStudent)
+	access, _ := in.login(t, "testuser", "password")
+	if r := in.get(t, "/api/me/", access); r.status != 200 {
+		t.Fatalf("fresh view: GET /api/me/ = %d, want 200", r.status)
+	}
+	in.clock.Advance(11 * time.Second)
+	wantStatusBody(t, in.get(t, "/api/me/", access), 503, `{"detail":"Service temporarily unavailable, try again later."}`)
+	if r := in.get(t, "/readyz", ""); r.status != 503 {
+		t.Errorf("stale view: /readyz = %d, want 503", r.status)
+	}
+}
+
+var _ = token.TypeAccess
