@@ -37,9 +37,15 @@ func startServer(t *testing.T, dbPath string, extraArgs ...string) *server {
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "ciphemic.db")
 	}
+	return startServerArgs(t, "sqlite:"+dbPath, extraArgs...)
+}
+
+// startServerArgs runs `ciphemic serve` on port 0 against database.
+func startServerArgs(t *testing.T, database string, extraArgs ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
-	s := &server{stop: cancel, done: make(chan error, 1), stderr: &bytes.Buffer{}, database: "sqlite:" + dbPath}
+	s := &server{stop: cancel, done: make(chan error, 1), stderr: &bytes.Buffer{}, database: database}
 	args := append([]string{"ciphemic", "serve", "--addr", "127.0.0.1:0", "--database", s.database}, extraArgs...)
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), outW, &lockedWriter{w: s.stderr})

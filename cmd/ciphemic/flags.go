@@ -19,7 +19,7 @@ func parseFlags(fs *flag.FlagSet, args []string, e env) error {
 			fs.PrintDefaults()
 			return flag.ErrHelp
 		}
-		return usagef("%v", err)
+		return usagef("%s", strings.Replace(err.Error(), " -", " --", 1))
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

@@ -126,7 +126,7 @@ func mustParseKey(t testing.TB, alg string, data []byte) *token.Key {
 }
 
 // mustCreateUser creates an active user with the given password and role.
-func (in *instance) mustCreateUser(t *testing.T, username, pw string, role ciphemic.Role) ciphemic.User {
+func (in *instance) mustCreateUser(t testing.TB, username, pw string, role ciphemic.Role) ciphemic.User {
 	t.Helper()
 	return in.mustCreateUserWith(t, ciphemic.User{
 		Username: username, Email: username + "@example.com", Role: role, IsActive: true,
@@ -134,7 +134,7 @@ func (in *instance) mustCreateUser(t *testing.T, username, pw string, role ciphe
 }
 
 // mustCreateUserWith creates u with pw hashed (or u.PasswordHash kept when pw is "").
-func (in *instance) mustCreateUserWith(t *testing.T, u ciphemic.User, pw string) ciphemic.User {
+func (in *instance) mustCreateUserWith(t testing.TB, u ciphemic.User, pw string) ciphemic.User {
 	t.Helper()
 	if pw != "" {
 		hash, err := in.hasher.Hash(pw)
@@ -158,7 +158,7 @@ type response struct {
 }
 
 // json decodes the body into a generic map, failing the test if it is not a JSON object.
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -168,7 +168,7 @@ func (r response) json(t *testing.T) map[string]any {
 }
 
 // str returns a string field of the JSON body.
-func (r response) str(t *testing.T, field string) string {
+func (r response) str(t testing.TB, field string) string {
 	t.Helper()
 	s, _ := r.json(t)[field].(string)
 	if s == "" {
@@ -178,7 +178,7 @@ func (r response) str(t *testing.T, field string) string {
 }
 
 // do sends a request with an optional body and headers ("Name: value").
-func (in *instance) do(t *testing.T, method, path, contentType string, body io.Reader, headers ...string) response {
+func (in *instance) do(t testing.TB, method, path, contentType string, body io.Reader, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, in.srv.URL+path, body)
 	if err != nil {
@@ -204,7 +204,7 @@ func (in *instance) do(t *testing.T, method, path, contentType string, body io.R
 }
 
 // postJSON posts v (a string is sent verbatim) as application/json.
-func (in *instance) postJSON(t *testing.T, path string, v any, headers ...string) response {
+func (in *instance) postJSON(t testing.TB, path string, v any, headers ...string) response {
 	t.Helper()
 	raw, ok := v.(string)
 	if !ok {
@@ -218,13 +218,13 @@ func (in *instance) postJSON(t *testing.T, path string, v any, headers ...string
 }
 
 // postForm posts fields urlencoded.
-func (in *instance) postForm(t *testing.T, path string, fields url.Values) response {
+func (in *instance) postForm(t testing.TB, path string, fields url.Values) response {
 	t.Helper()
 	return in.do(t, http.MethodPost, path, "application/x-www-form-urlencoded", strings.NewReader(fields.Encode()))
 }
 
 // get sends GET with an optional bearer token.
-func (in *instance) get(t *testing.T, path, bearer string) response {
+func (in *instance) get(t testing.TB, path, bearer string) response {
 	t.Helper()
 	if bearer == "" {
 		return in.do(t, http.MethodGet, path, "", nil)
@@ -233,7 +233,7 @@ func (in *instance) get(t *testing.T, path, bearer string) response {
 }
 
 // login obtains a pair for username/password and fails the test otherwise.
-func (in *instance) login(t *testing.T, username, pw string) (access, refresh string) {
+func (in *instance) login(t testing.TB, username, pw string) (access, refresh string) {
 	t.Helper()
 	r := in.postJSON(t, "/api/token/", map[string]string{"username": username, "password": pw})
 	if r.status != http.StatusOK {
@@ -243,7 +243,7 @@ func (in *instance) login(t *testing.T, username, pw string) (access, refresh st
 }
 
 // wantStatusBody checks status and the exact compact JSON body.
-func wantStatusBody(t *testing.T, r response, status int, body string) {
+func wantStatusBody(t testing.TB, r response, status int, body string) {
 	t.Helper()
 	if r.status != status || string(r.body) != body {
 		t.Errorf("got %d %s, want %d %s", r.status, r.body, status, body)

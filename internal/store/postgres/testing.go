@@ -106,3 +106,12 @@ func randomHex(t *testing.T) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// OpenTestURL is for end-to-end tests that open the store themselves (through the
+// command line): it returns the URL of a fresh, empty schema, dropped when t ends, with the
+// same skip rules as OpenTest.
+func OpenTestURL(t *testing.T) string {
+	t.Helper()
+	_, dsn := openTest(t)
+	return dsn
+}

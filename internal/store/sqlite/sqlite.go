@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -45,6 +46,9 @@ func Open(path string, opts ...store.Option) (*store.DB, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	write, err := openPool(path, writeParams, 1)
 	if err != nil {
 		return nil, err
@@ -66,6 +70,20 @@ func checkPath(path string) error {
 		return fmt.Errorf("sqlite: database file name %q must not contain '?'", path)
 	}
 	return nil
+}
+
+// createPrivate creates the database file readable by its owner only, since it holds
+// password hashes; SQLite gives its -wal and -shm files the same mode. An existing file is
+// left as it is.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 func openPool(path, params string, conns int) (*sql.DB, error) {

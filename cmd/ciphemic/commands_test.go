@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ciphemic/ciphemic/internal/store/postgres"
+)
+
+// runCmd runs the program in-process with env vars and stdin, returning its output.
+func runCmd(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append([]string{"ciphemic"}, args...),
+		func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// TestBadSettings: a bad setting stops start-up with one line naming it, from a flag or
+// from its CIPHEMIC_* variable.
+func TestBadSettings(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"algorithm", nil, []string{"--algorithm", "HS1"}, "--algorithm"},
+		{"algorithm env", map[string]string{"CIPHEMIC_ALGORITHM": "none"}, nil, "--algorithm"},
+		{"lifetime", nil, []string{"--access-token-lifetime", "-5m"}, "--access-token-lifetime"},
+		{"lifetime env", map[string]string{"CIPHEMIC_ACCESS_TOKEN_LIFETIME": "five"}, nil, "CIPHEMIC_ACCESS_TOKEN_LIFETIME"},
+		{"refresh lifetime", nil, []string{"--refresh-token-lifetime", "0s"}, "--refresh-token-lifetime"},
+		{"leeway", nil, []string{"--leeway", "-1s"}, "--leeway"},
+		{"database", nil, []string{"--database", "mysql://x"}, "--database"},
+		{"memory database", nil, []string{"--database", "sqlite::memory:"}, "--database"},
+		{"log format", nil, []string{"--log-format", "xml"}, "--log-format"},
+		{"tls half", nil, []string{"--tls-cert-file", "c.pem"}, "--tls-cert-file"},
+		{"addr", nil, []string{"--addr", "nope"}, "--addr"},
+		{"bool env", map[string]string{"CIPHEMIC_ROTATE_REFRESH_TOKENS": "maybe"}, nil, "CIPHEMIC_ROTATE_REFRESH_TOKENS"},
+		{"short secret", nil, []string{"--signing-key-file", writeFile(t, "short")}, "--signing-key-file"},
+		{"missing key file", nil, []string{"--signing-key-file", "/nonexistent/key"}, "--signing-key-file"},
+		{"unknown flag", nil, []string{"--nope"}, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"serve", "--database", db, "--addr", "127.0.0.1:0"}, tt.args...)
+			stdout, _, err := runCmd(t, tt.env, "", args...)
+			if err == nil {
+				t.Fatalf("serve %v started, want a settings error", tt.args)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error = %q, want one line naming %s", msg, tt.want)
+			}
+			if strings.Contains(stdout, "Listening") {
+				t.Errorf("serve listened despite a bad setting")
+			}
+		})
+	}
+}
+
+// TestFlagsWinOverEnvironment: a flag given on the command line beats CIPHEMIC_*.
+func TestFlagsWinOverEnvironment(t *testing.T) {
+	env := map[string]string{"CIPHEMIC_ALGORITHM": "bogus"}
+	_, _, err := runCmd(t, env, "", "keys", "generate", "--algorithm", "ES256", "--out", filepath.Join(t.TempDir(), "k.pem"))
+	if err != nil {
+		t.Errorf("flag --algorithm ES256 with CIPHEMIC_ALGORITHM=bogus: %v, want the flag to win", err)
+	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestKeysGenerate(t *testing.T) {
+	dir := t.TempDir()
+	for _, alg := range []string{"HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"} {
+		out := filepath.Join(dir, alg+".key")
+		stdout, _, err := runCmd(t, nil, "", "keys", "generate", "--algorithm", alg, "--out", out)
+		if err != nil || !strings.Contains(stdout, "kid") {
+			t.Errorf("keys generate %s = %q, %v", alg, stdout, err)
+			continue
+		}
+		if info, err := os.Stat(out); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("keys generate %s: file mode %v, %v; want 0600", alg, info.Mode().Perm(), err)
+		}
+		if _, _, err := runCmd(t, nil, "", "keys", "generate", "--algorithm", alg, "--out", out); err == nil {
+			t.Errorf("keys generate %s over an existing file succeeded, want refusal", alg)
+		}
+	}
+	if _, _, err := runCmd(t, nil, "", "keys", "generate", "--algorithm", "none", "--out", filepath.Join(dir, "x")); err == nil {
+		t.Error("keys generate --algorithm none succeeded")
+	}
+}
+
+func TestCreateUserAndMigrate(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "c.db")
+	if out, _, err := runCmd(t, nil, "", "migrate", "--database", db); err != nil || !strings.Contains(out, "Migrations applied") {
+		t.Fatalf("migrate = %q, %v", out, err)
+	}
+	out, _, err := runCmd(t, nil, "s3cret-pass\n", "createuser", "--database", db, "--username", "teach", "--role", "teacher", "--password-stdin")
+	if err != nil || !strings.Contains(out, "Created user teach") {
+		t.Fatalf("createuser = %q, %v", out, err)
+	}
+	if _, _, err := runCmd(t, nil, "s3cret-pass\n", "createuser", "--database", db, "--username", "teach", "--password-stdin"); err == nil ||
+		!strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate createuser error = %v, want already exists", err)
+	}
+	bad := []struct {
+		name  string
+		stdin string
+		args  []string
+	}{
+		{"no username", "s3cret-pass\n", []string{"--password-stdin"}},
+		{"bad role", "s3cret-pass\n", []string{"--username", "x", "--role", "root", "--password-stdin"}},
+		{"empty password", "\n", []string{"--username", "x", "--password-stdin"}},
+		{"short password", "abc\n", []string{"--username", "x", "--password-stdin"}},
+		{"no terminal", "", []string{"--username", "x"}},
+	}
+	for _, tt := range bad {
+		if _, _, err := runCmd(t, nil, tt.stdin, append([]string{"createuser", "--database", db}, tt.args...)...); err == nil {
+			t.Errorf("%s: createuser succeeded, want an error", tt.name)
+		}
+	}
+	if out, _, err := runCmd(t, nil, "", "flushexpiredtokens", "--database", db); err != nil || !strings.Contains(out, "Deleted 0") {
+		t.Errorf("flushexpiredtokens = %q, %v", out, err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if _, _, err := runCmd(t, nil, ""); err == nil {
+		t.Error("no command: want a usage error")
+	}
+	if _, _, err := runCmd(t, nil, "", "frobnicate"); err == nil {
+		t.Error("unknown command: want a usage error")
+	}
+	if out, _, err := runCmd(t, nil, "", "help"); err != nil || !strings.Contains(out, "flushexpiredtokens") {
+		t.Errorf("help = %q, %v", out, err)
+	}
+}
+
+// TestServePostgres runs the walk-through against PostgreSQL, where the key file is required.
+func TestServePostgres(t *testing.T) {
+	dsn := postgres.OpenTestURL(t)
+	if _, _, err := runCmd(t, nil, "", "serve", "--database", dsn, "--addr", "127.0.0.1:0"); err == nil ||
+		!strings.Contains(err.Error(), "--signing-key-file") || strings.Contains(err.Error(), "postgres://") {
+		t.Errorf("serve on PostgreSQL without a key file: %v, want an error naming --signing-key-file and not the URL", err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if _, _, err := runCmd(t, nil, "", "keys", "generate", "--algorithm", "ES256", "--out", keyFile); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerArgs(t, dsn, "--algorithm", "ES256", "--signing-key-file", keyFile)
+	status, pair := s.post(t, "/api/token/", `{"username":"admin","password":"`+s.adminPW+`"}`, "")
+	if status != 200 {
+		t.Fatalf("login on PostgreSQL = %d %v", status, pair)
+	}
+	if status, _ := s.get(t, "/api/me/", pair["access"].(string)); status != 200 {
+		t.Errorf("GET /api/me/ on PostgreSQL = %d, want 200", status)
+	}
+}

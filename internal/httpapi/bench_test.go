@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+)
+
+// The benchmarks below compare a protected endpoint with a bare handler that writes the
+// same bytes, in one run, so the ratio shows what authentication, routing, middleware and
+// the store read cost. docs/PERFORMANCE.md has the figures and the command.
+
+// benchGet runs b.N GETs with keep-alive against url.
+func benchGet(b *testing.B, client *http.Client, url, bearer string) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
+
+func BenchmarkHTTPMe(b *testing.B) {
+	in := newInstance(b, options{})
+	in.mustCreateUser(b, "testuser", "password", ciphemic.RoleStudent)
+	access, _ := in.login(b, "testuser", "password")
+	body := in.get(b, "/api/me/", access).body
+
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer bare.Close()
+
+	b.Run("bare", func(b *testing.B) { benchGet(b, bare.Client(), bare.URL+"/api/me/", "") })
+	b.Run("me", func(b *testing.B) { benchGet(b, in.srv.Client(), in.srv.URL+"/api/me/", access) })
+	b.Run("healthz", func(b *testing.B) { benchGet(b, in.srv.Client(), in.srv.URL+"/healthz", "") })
+}
+
+// BenchmarkHandlerMe is the same comparison without the network: the handler chain called
+// directly, which isolates ciphemic's own cost from loopback TCP.
+func BenchmarkHandlerMe(b *testing.B) {
+	in := newInstance(b, options{})
+	in.mustCreateUser(b, "testuser", "password", ciphemic.RoleStudent)
+	access, _ := in.login(b, "testuser", "password")
+	body := in.get(b, "/api/me/", access).body
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+	h := in.srv.Config.Handler
+	run := func(b *testing.B, h http.Handler, path, bearer string) {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+	}
+	b.Run("bare", func(b *testing.B) { run(b, bare, "/api/me/", "") })
+	b.Run("me", func(b *testing.B) { run(b, h, "/api/me/", access) })
+	b.Run("verify-only", func(b *testing.B) { run(b, h, "/healthz", access) })
+}
