@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -28,6 +29,9 @@ type serveSettings struct {
 	tlsKeyFile   string
 	logFormat    string
 	maxBodyBytes int64
+	// trustedProxies is validated into proxies.
+	trustedProxies string
+	proxies        []netip.Prefix
 }
 
 func (s *serveSettings) flags() *flag.FlagSet {
@@ -39,6 +43,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
 	fs.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted (413 beyond)")
+	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs/addresses of reverse proxies whose X-Forwarded-* headers are believed")
 	return fs
 }
 
@@ -60,6 +65,11 @@ func (s *serveSettings) validate() error {
 	if _, _, err := net.SplitHostPort(s.addr); err != nil {
 		return invalid("addr", "%v", err)
 	}
+	proxies, err := httpapi.ParseTrustedProxies(s.trustedProxies)
+	if err != nil {
+		return invalid("trusted-proxies", "%v", err)
+	}
+	s.proxies = proxies
 	return nil
 }
 
@@ -121,6 +131,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		MaxBodyBytes:           s.maxBodyBytes,
 		HSTS:                   tlsConfig != nil,
 		RevocationMaxAge:       revocationMaxAge,
+		TrustedProxies:         s.proxies,
 		Logger:                 log,
 	}, httpapi.Deps{Store: db, Tokens: tokens, Revocations: view, Passwords: hasher})
 	return listenAndServe(ctx, s.addr, tlsConfig, handler, log, e)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -27,6 +28,9 @@ type Config struct {
 	// answer 503: past it a revoked token could pass unnoticed, so the server fails closed.
 	// Zero disables the check.
 	RevocationMaxAge time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For/-Proto/-Host headers are believed
+	// (ParseTrustedProxies); empty means none, the safe default.
+	TrustedProxies []netip.Prefix
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the access log and internal errors; nil means slog.Default().
