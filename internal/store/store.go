@@ -43,6 +43,14 @@ type Dialect struct {
 	MigrationLock string
 	// Classify sorts a driver error into a kind.
 	Classify func(error) ErrorKind
+	// LockRows, appended to a SELECT in a write transaction, locks the rows it reads
+	// against concurrent writes and foreign-key checks until the transaction ends
+	// (" FOR UPDATE"). It is empty where write transactions run one at a time (SQLite).
+	LockRows string
+	// ResetIdentity, when set, returns the statement that moves the id generator of table
+	// past the table's largest id, run after inserting rows with explicit ids. It is nil
+	// where the database does that by itself (SQLite's AUTOINCREMENT).
+	ResetIdentity func(table string) string
 }
 
 // DB is a ciphemic store. Reads go to the read pool and writes, always in a transaction,

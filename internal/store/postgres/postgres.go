@@ -60,7 +60,18 @@ func dialect() store.Dialect {
 		Migrations:    sub,
 		MigrationLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", int64(migrationLockKey)),
 		Classify:      classify,
+		LockRows:      " FOR UPDATE",
+		ResetIdentity: resetIdentity,
 	}
+}
+
+// resetIdentity returns the statement that moves the identity sequence of table's id
+// column to the largest id, so that the next generated id is past every explicit one. It
+// never moves the sequence back, so an id a deleted user had is not handed out again.
+func resetIdentity(table string) string {
+	return fmt.Sprintf(`SELECT setval(s.seq, GREATEST((SELECT COALESCE(MAX(id), 0) FROM %[1]s),
+		COALESCE(pg_sequence_last_value(s.seq), 0), 1))
+		FROM (SELECT pg_get_serial_sequence('%[1]s', 'id')::regclass AS seq) s`, table)
 }
 
 // classify sorts pgx errors by SQLSTATE, and connection failures as unavailable.
