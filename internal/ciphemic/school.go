@@ -39,3 +39,10 @@ type ListQuery struct {
 	OrderBy    string
 	Descending bool
 }
+
+// EnrollmentFilter restricts a list of enrollments. Each non-zero field keeps only the
+// enrollments it names: StudentID those of that student, TeacherID those of the courses
+// that teacher teaches, CourseID those of that course.
+type EnrollmentFilter struct {
+	StudentID, TeacherID, CourseID int64
+}

@@ -56,11 +56,13 @@ type RefreshToken struct {
 }
 
 // Revocation is one entry of the revocation log every instance replays into memory. With
-// JTI set it revokes one access token; with JTI empty it revokes every token of UserID
-// issued before ValidAfter. ExpiresAt is when the entry stops mattering (the revoked
-// tokens have all expired), so it can be forgotten and flushed.
+// JTI set it revokes one access token; with FamilyID set, every access token of that
+// rotation family (their "sid" claim); with both empty, every token of UserID issued
+// before ValidAfter. ExpiresAt is when the entry stops mattering (the revoked tokens have
+// all expired), so it can be forgotten and flushed.
 type Revocation struct {
 	JTI        string
+	FamilyID   string
 	UserID     int64
 	ValidAfter time.Time
 	ExpiresAt  time.Time

@@ -135,6 +135,11 @@ func parseHMACKey(alg string, data []byte) (*Key, error) {
 	} else if bytes.HasSuffix(secret, []byte("\n")) {
 		secret = secret[:len(secret)-1]
 	}
+	return newHMACKey(alg, secret)
+}
+
+// newHMACKey returns the HMAC key of secret, exactly as given.
+func newHMACKey(alg string, secret []byte) (*Key, error) {
 	if len(secret) < minHMACSecret {
 		return nil, fmt.Errorf("%s key: the secret must be at least %d bytes", alg, minHMACSecret)
 	}

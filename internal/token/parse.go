@@ -140,6 +140,7 @@ type parsedPayload struct {
 	UserID    userIDClaim      `json:"user_id"`
 	Sub       *string          `json:"sub"`
 	Roles     []string         `json:"roles"`
+	Sid       *string          `json:"sid"`
 	Iss       string           `json:"iss"`
 	Aud       jwt.ClaimStrings `json:"aud"`
 }
@@ -175,8 +176,14 @@ func (p *parsedPayload) claims() (Claims, error) {
 		return Claims{}, reason("sub differs from user_id")
 	case !p.Exp.t.After(p.Iat.t):
 		return Claims{}, reason("exp not after iat")
+	case p.Sid != nil && !validJTI(*p.Sid):
+		// A sid names a family by its first jti, so it has a jti's shape, safe to log.
+		return Claims{}, reason("malformed sid")
 	}
 	c := Claims{Type: p.TokenType, JTI: p.JTI, UserID: int64(p.UserID), IssuedAt: p.Iat.t, ExpiresAt: p.Exp.t}
+	if p.Sid != nil {
+		c.SessionID = *p.Sid
+	}
 	// The jti time is used only when it agrees with iat, so it can refine iat but never
 	// move the issue time to another second.
 	if t, ok := jtiTime(p.JTI); ok && !t.Before(p.Iat.t) && t.Before(p.Iat.t.Add(time.Second)) {

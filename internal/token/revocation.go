@@ -27,10 +27,11 @@ type RevocationSource interface {
 type RevocationView struct {
 	now func() time.Time
 
-	mu    sync.RWMutex
-	jtis  map[string]time.Time     // revoked access-token jti → when it expires anyway
-	users map[int64]userRevocation // user → tokens issued at or before validAfter are revoked
-	last  time.Time                // start of the last successful Sync
+	mu       sync.RWMutex
+	jtis     map[string]time.Time     // revoked access-token jti → when it expires anyway
+	families map[string]time.Time     // revoked session (sid) → when its tokens have all expired
+	users    map[int64]userRevocation // user → tokens issued at or before validAfter are revoked
+	last     time.Time                // start of the last successful Sync
 
 	syncMu sync.Mutex // one Sync at a time, so that last only moves forward
 }
@@ -45,7 +46,9 @@ func NewRevocationView(now func() time.Time) *RevocationView {
 	if now == nil {
 		now = time.Now
 	}
-	return &RevocationView{now: now, jtis: map[string]time.Time{}, users: map[int64]userRevocation{}}
+	return &RevocationView{
+		now: now, jtis: map[string]time.Time{}, families: map[string]time.Time{}, users: map[int64]userRevocation{},
+	}
 }
 
 // Apply records revocations. It is idempotent, so re-applying an entry is harmless; a user's
@@ -59,9 +62,11 @@ func (v *RevocationView) Apply(revs ...ciphemic.Revocation) {
 			continue
 		}
 		if r.JTI != "" {
-			if r.ExpiresAt.After(v.jtis[r.JTI]) {
-				v.jtis[r.JTI] = r.ExpiresAt
-			}
+			v.jtis[r.JTI] = later(v.jtis[r.JTI], r.ExpiresAt)
+			continue
+		}
+		if r.FamilyID != "" {
+			v.families[r.FamilyID] = later(v.families[r.FamilyID], r.ExpiresAt)
 			continue
 		}
 		if r.UserID <= 0 {
@@ -81,12 +86,17 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// Revoked reports whether the token of c is revoked: its jti is listed, or it was issued
-// (to the millisecond) at or before its user's ValidAfter. It only reads memory.
+// Revoked reports whether the token of c is revoked: its jti is listed, its session
+// (sid) is, or it was issued (to the millisecond) at or before its user's ValidAfter. A
+// revoked session stays revoked whenever its tokens were issued, since nothing can extend
+// a dead family. It only reads memory.
 func (v *RevocationView) Revoked(c Claims) bool {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if _, ok := v.jtis[c.JTI]; ok {
+		return true
+	}
+	if _, ok := v.families[c.SessionID]; ok && c.SessionID != "" {
 		return true
 	}
 	u, ok := v.users[c.UserID]
@@ -121,6 +131,11 @@ func (v *RevocationView) forget(now time.Time) {
 	for jti, exp := range v.jtis {
 		if !exp.After(now) {
 			delete(v.jtis, jti)
+		}
+	}
+	for sid, exp := range v.families {
+		if !exp.After(now) {
+			delete(v.families, sid)
 		}
 	}
 	for id, u := range v.users {

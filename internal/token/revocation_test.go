@@ -28,12 +28,19 @@ func (m *memSource) add(r ...ciphemic.Revocation) {
 }
 
 func (m *memSource) RevocationsSince(_ context.Context, since time.Time) ([]ciphemic.Revocation, error) {
+	out, err := m.revocationsSince(since)
+	// Signal only after the lock is released: a test that receives and then locks m.mu
+	// must not wait on a sender that still holds it.
+	if m.calls != nil {
+		m.calls <- struct{}{}
+	}
+	return out, err
+}
+
+func (m *memSource) revocationsSince(since time.Time) ([]ciphemic.Revocation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sinces = append(m.sinces, since)
-	if m.calls != nil {
-		defer func() { m.calls <- struct{}{} }()
-	}
 	if m.err != nil {
 		return nil, m.err
 	}

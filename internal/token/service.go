@@ -42,6 +42,10 @@ type Claims struct {
 	// its issue time), otherwise it is "iat", precise to the second.
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// SessionID is the "sid" claim: the rotation family the token belongs to, named by the
+	// jti of the login's refresh token, so that reuse detection can revoke the family's
+	// access tokens. Empty in tokens without it (the Django server's, IssueAccess's).
+	SessionID string
 }
 
 // Errors of Parse. ErrInvalid may be wrapped with a reason meant for logs; the reason never
@@ -99,13 +103,13 @@ func (s *Service) Config() Config { return s.cfg }
 // truncated to the second, "exp" is iat plus the access lifetime, and the jti carries at
 // to the millisecond.
 func (s *Service) IssueAccess(userID int64, roles []ciphemic.Role, at time.Time) (string, Claims, error) {
-	return s.issue(TypeAccess, userID, roles, at)
+	return s.issue(TypeAccess, userID, roles, "", at)
 }
 
 // IssueRefresh signs a new refresh token of userID issued at at, like IssueAccess but
 // with the refresh lifetime and without roles.
 func (s *Service) IssueRefresh(userID int64, at time.Time) (string, Claims, error) {
-	return s.issue(TypeRefresh, userID, nil, at)
+	return s.issue(TypeRefresh, userID, nil, "", at)
 }
 
 // issuedPayload is the claims set in simplejwt's order, followed by our additions.
@@ -117,13 +121,27 @@ type issuedPayload struct {
 	UserID    int64    `json:"user_id"`
 	Sub       string   `json:"sub"`
 	Roles     []string `json:"roles,omitempty"`
+	Sid       string   `json:"sid,omitempty"`
 	Iss       string   `json:"iss,omitempty"`
 	Aud       string   `json:"aud,omitempty"`
 }
 
-func (s *Service) issue(typ string, userID int64, roles []ciphemic.Role, at time.Time) (string, Claims, error) {
+func (s *Service) issue(typ string, userID int64, roles []ciphemic.Role, sid string, at time.Time) (string, Claims, error) {
+	c, err := s.newClaims(typ, userID, roles, sid, at)
+	if err != nil {
+		return "", Claims{}, err
+	}
+	raw, err := s.sign(c)
+	if err != nil {
+		return "", Claims{}, err
+	}
+	return raw, c, nil
+}
+
+// newClaims returns the claims of a new token issued at at, with a fresh jti.
+func (s *Service) newClaims(typ string, userID int64, roles []ciphemic.Role, sid string, at time.Time) (Claims, error) {
 	if userID <= 0 {
-		return "", Claims{}, fmt.Errorf("issue %s token: user id %d is not positive", typ, userID)
+		return Claims{}, fmt.Errorf("issue %s token: user id %d is not positive", typ, userID)
 	}
 	lifetime := s.cfg.AccessLifetime
 	if typ == TypeRefresh {
@@ -131,28 +149,34 @@ func (s *Service) issue(typ string, userID int64, roles []ciphemic.Role, at time
 	}
 	jti, err := newJTI(at)
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("issue %s token: %w", typ, err)
+		return Claims{}, fmt.Errorf("issue %s token: %w", typ, err)
 	}
-	iat := at.Unix()
+	exp := time.Unix(at.Unix(), 0).Add(lifetime).Unix()
+	return Claims{
+		Type: typ, JTI: jti, UserID: userID, Roles: slices.Clone(roles), SessionID: sid,
+		IssuedAt: time.UnixMilli(at.UnixMilli()), ExpiresAt: time.Unix(exp, 0),
+	}, nil
+}
+
+// sign returns the token of c: "iat" and "exp" are its instants truncated to the second,
+// "iss" and "aud" those configured.
+func (s *Service) sign(c Claims) (string, error) {
 	p := issuedPayload{
-		TokenType: typ, Iat: iat, Exp: time.Unix(iat, 0).Add(lifetime).Unix(), JTI: jti,
-		UserID: userID, Sub: strconv.FormatInt(userID, 10), Iss: s.cfg.Issuer, Aud: s.cfg.Audience,
+		TokenType: c.Type, Iat: c.IssuedAt.Unix(), Exp: c.ExpiresAt.Unix(), JTI: c.JTI,
+		UserID: c.UserID, Sub: strconv.FormatInt(c.UserID, 10), Sid: c.SessionID,
+		Iss: s.cfg.Issuer, Aud: s.cfg.Audience,
 	}
-	for _, r := range roles {
+	for _, r := range c.Roles {
 		if _, err := ciphemic.ParseRole(string(r)); err != nil {
-			return "", Claims{}, fmt.Errorf("issue %s token: %w", typ, err)
+			return "", fmt.Errorf("issue %s token: %w", c.Type, err)
 		}
 		p.Roles = append(p.Roles, string(r))
 	}
 	raw, err := s.Keys().Current().signPayload(p)
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("issue %s token: %w", typ, err)
+		return "", fmt.Errorf("issue %s token: %w", c.Type, err)
 	}
-	c := Claims{
-		Type: typ, JTI: jti, UserID: userID, Roles: slices.Clone(roles),
-		IssuedAt: time.UnixMilli(at.UnixMilli()), ExpiresAt: time.Unix(p.Exp, 0),
-	}
-	return raw, c, nil
+	return raw, nil
 }
 
 // signPayload returns the compact JWS of payload signed by k.
