@@ -17,13 +17,6 @@ var (
 	errEnrolled   = ciphemic.Errorf(ciphemic.CodeConflict, "Already enrolled in this course.")
 )
 
-// EnrollmentFilter restricts ListEnrollments. Each non-zero field keeps only the
-// enrollments it names: StudentID those of that student, TeacherID those of the courses
-// that teacher teaches, CourseID those of that course.
-type EnrollmentFilter struct {
-	StudentID, TeacherID, CourseID int64
-}
-
 func scanEnrollment(row scanner) (ciphemic.Enrollment, error) {
 	var (
 		e        ciphemic.Enrollment
@@ -109,7 +102,7 @@ func (db *DB) Enrollment(ctx context.Context, id int64) (ciphemic.Enrollment, er
 // in all. q.OrderBy is one of "", "id", "enrolled_at", "grade" (ungraded last in
 // ascending order), "course_id" and "student_id", else CodeInvalid; ties are broken by
 // id. q.Search is ignored. A zero q.Limit means no limit.
-func (db *DB) ListEnrollments(ctx context.Context, f EnrollmentFilter, q ciphemic.ListQuery) ([]ciphemic.Enrollment, int64, error) {
+func (db *DB) ListEnrollments(ctx context.Context, f ciphemic.EnrollmentFilter, q ciphemic.ListQuery) ([]ciphemic.Enrollment, int64, error) {
 	col, err := checkList(q, enrollmentOrderings)
 	if err != nil {
 		return nil, 0, db.fail("list enrollments", err)

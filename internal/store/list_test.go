@@ -16,7 +16,7 @@ func TestListRefusesBeforeSQL(t *testing.T) {
 		"ListCourses": func(q ciphemic.ListQuery) error { _, _, err := db.ListCourses(ctx, q); return err },
 		"ListUsers":   func(q ciphemic.ListQuery) error { _, _, err := db.ListUsers(ctx, q); return err },
 		"ListEnrollments": func(q ciphemic.ListQuery) error {
-			_, _, err := db.ListEnrollments(ctx, EnrollmentFilter{}, q)
+			_, _, err := db.ListEnrollments(ctx, ciphemic.EnrollmentFilter{}, q)
 			return err
 		},
 		"CourseStudents": func(q ciphemic.ListQuery) error { _, _, err := db.CourseStudents(ctx, 1, q); return err },

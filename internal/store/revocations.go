@@ -58,9 +58,9 @@ func (db *DB) revokeUserTx(ctx context.Context, tx *sql.Tx, userID int64, validA
 }
 
 // RevocationsSince returns the revocations created at or after since that still matter
-// (expire after now), oldest first. User-level ones have an empty JTI.
+// (expire after now), oldest first. User-level ones have an empty JTI and FamilyID.
 func (db *DB) RevocationsSince(ctx context.Context, since time.Time) ([]ciphemic.Revocation, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT jti, user_id, valid_after, expires_at, created_at
+	rows, err := db.read.QueryContext(ctx, `SELECT jti, family_id, user_id, valid_after, expires_at, created_at
 		FROM revocations WHERE created_at >= $1 AND expires_at > $2
 		ORDER BY created_at, id`, micros(since), micros(db.clock()))
 	if err != nil {
@@ -84,14 +84,14 @@ func (db *DB) RevocationsSince(ctx context.Context, since time.Time) ([]ciphemic
 func scanRevocation(row scanner) (ciphemic.Revocation, error) {
 	var (
 		r                ciphemic.Revocation
-		jti              sql.NullString
+		jti, family      sql.NullString
 		validAfter       sql.NullInt64
 		expires, created int64
 	)
-	if err := row.Scan(&jti, &r.UserID, &validAfter, &expires, &created); err != nil {
+	if err := row.Scan(&jti, &family, &r.UserID, &validAfter, &expires, &created); err != nil {
 		return r, err
 	}
-	r.JTI, r.ValidAfter = jti.String, fromNullMicros(validAfter)
+	r.JTI, r.FamilyID, r.ValidAfter = jti.String, family.String, fromNullMicros(validAfter)
 	r.ExpiresAt, r.CreatedAt = fromMicros(expires), fromMicros(created)
 	return r, nil
 }

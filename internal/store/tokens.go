@@ -16,13 +16,25 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// tokenState is the part of a refresh_tokens row that decides whether it may be used.
+// tokenState is a refresh_tokens row: what decides whether it may be used, and what a
+// caller needs to know of a spent one.
 type tokenState struct {
+	jti         string
 	userID      int64
 	familyID    string
 	issuedAt    int64
 	expiresAt   int64
 	blacklisted sql.NullInt64
+	replacedBy  sql.NullString
+}
+
+// record returns the row as the domain's RefreshToken.
+func (s tokenState) record() ciphemic.RefreshToken {
+	return ciphemic.RefreshToken{
+		JTI: s.jti, UserID: s.userID, FamilyID: s.familyID,
+		IssuedAt: fromMicros(s.issuedAt), ExpiresAt: fromMicros(s.expiresAt),
+		BlacklistedAt: fromNullMicros(s.blacklisted), ReplacedBy: s.replacedBy.String,
+	}
 }
 
 // check returns the error of a token that may not be used at now, nil for a live one.
@@ -38,10 +50,10 @@ func (s tokenState) check(now time.Time) error {
 }
 
 func tokenStateQ(ctx context.Context, q querier, jti string) (tokenState, error) {
-	var s tokenState
-	err := q.QueryRowContext(ctx, `SELECT user_id, family_id, issued_at, expires_at, blacklisted_at
-		FROM refresh_tokens WHERE jti = $1`, jti).
-		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt, &s.blacklisted)
+	s := tokenState{jti: jti}
+	err := q.QueryRowContext(ctx, `SELECT user_id, family_id, issued_at, expires_at, blacklisted_at,
+		replaced_by FROM refresh_tokens WHERE jti = $1`, jti).
+		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt, &s.blacklisted, &s.replacedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ciphemic.ErrTokenUnknown
 	}
@@ -130,20 +142,35 @@ func (db *DB) RefreshToken(ctx context.Context, jti string) (ciphemic.RefreshTok
 
 // UseRefreshToken checks, without rotating it, that the refresh token jti exists, is
 // neither blacklisted nor expired at now, was issued after the user's TokensValidAfter,
-// and that its user exists and is active; it returns that user.
+// and that its user exists and is active; it returns that user. A blacklisted token's
+// error is a *SpentError.
 func (db *DB) UseRefreshToken(ctx context.Context, jti string, now time.Time) (ciphemic.User, error) {
+	_, u, err := db.liveToken(ctx, "use refresh token", jti, now)
+	return u, err
+}
+
+// LiveRefreshToken is UseRefreshToken that also returns the token's record, so that a
+// caller can sign the token again (the reuse grace window hands out a successor twice).
+func (db *DB) LiveRefreshToken(ctx context.Context, jti string, now time.Time) (ciphemic.RefreshToken, ciphemic.User, error) {
+	return db.liveToken(ctx, "live refresh token", jti, now)
+}
+
+func (db *DB) liveToken(ctx context.Context, op, jti string, now time.Time) (ciphemic.RefreshToken, ciphemic.User, error) {
 	s, err := tokenStateQ(ctx, db.read, jti)
 	if err == nil {
 		err = s.check(now)
 	}
+	if errors.Is(err, ciphemic.ErrTokenBlacklisted) {
+		err = spentQ(ctx, db.read, s)
+	}
 	if err != nil {
-		return ciphemic.User{}, db.fail("use refresh token", err)
+		return ciphemic.RefreshToken{}, ciphemic.User{}, db.fail(op, err)
 	}
 	u, err := tokenUserQ(ctx, db.read, s)
 	if err != nil {
-		return ciphemic.User{}, db.fail("use refresh token", err)
+		return ciphemic.RefreshToken{}, ciphemic.User{}, db.fail(op, err)
 	}
-	return u, nil
+	return s.record(), u, nil
 }
 
 // RotateRefreshToken spends the refresh token oldJTI and records next, of the same user
@@ -151,12 +178,14 @@ func (db *DB) UseRefreshToken(ctx context.Context, jti string, now time.Time) (c
 // token is blacklisted, so of several concurrent rotations of one token exactly one
 // succeeds; without it the old token stays usable and only points at its successor.
 // next.UserID and next.FamilyID are taken from the old token (a different non-zero
-// UserID is ErrTokenUnknown) and a zero next.IssuedAt becomes now. Errors are those of
-// UseRefreshToken; on any of them nothing is written.
+// UserID or non-empty FamilyID is ErrTokenUnknown: the caller signed the successor for
+// another session) and a zero next.IssuedAt becomes now. Errors are those of UseRefreshToken; an
+// old token already spent gives a *SpentError. On any error nothing is written.
 func (db *DB) RotateRefreshToken(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time) (ciphemic.User, error) {
 	if next.IssuedAt.IsZero() {
 		next.IssuedAt = now
 	}
+	wantFamily := next.FamilyID
 	next, err := db.prepareToken(next)
 	if err != nil {
 		return ciphemic.User{}, db.fail("rotate refresh token", err)
@@ -173,7 +202,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldJTI string, next ciphem
 		if u, err = tokenUserQ(ctx, tx, s); err != nil {
 			return err
 		}
-		if next.UserID != 0 && next.UserID != s.userID {
+		if (next.UserID != 0 && next.UserID != s.userID) || (wantFamily != "" && wantFamily != s.familyID) {
 			return ciphemic.ErrTokenUnknown
 		}
 		next.UserID, next.FamilyID = s.userID, s.familyID
@@ -213,14 +242,17 @@ func classifyUnspent(ctx context.Context, tx *sql.Tx, res sql.Result, jti string
 	if err != nil {
 		return err
 	}
-	if err := s.check(now); err != nil {
+	if err := s.check(now); errors.Is(err, ciphemic.ErrTokenBlacklisted) {
+		return spentQ(ctx, tx, s)
+	} else if err != nil {
 		return err
 	}
 	return errors.New("refresh token changed while being spent")
 }
 
 // BlacklistRefreshToken blacklists the refresh token jti as of now (logout). An already
-// blacklisted token is ErrTokenBlacklisted; a missing or expired one ErrTokenUnknown.
+// blacklisted token is a *SpentError (ErrTokenBlacklisted); a missing or expired one
+// ErrTokenUnknown.
 func (db *DB) BlacklistRefreshToken(ctx context.Context, jti string, now time.Time) error {
 	return db.update(ctx, "blacklist refresh token", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET blacklisted_at = $1

@@ -184,18 +184,18 @@ func testListEnrollmentsFilter(t *testing.T, db *store.DB) {
 		return out
 	}
 	tests := []struct {
-		f    store.EnrollmentFilter
+		f    ciphemic.EnrollmentFilter
 		want []int64
 	}{
-		{store.EnrollmentFilter{}, ids(0, 1, 2, 3)},
-		{store.EnrollmentFilter{StudentID: sam.ID}, ids(0, 1, 2)},
-		{store.EnrollmentFilter{TeacherID: tina.ID}, ids(0, 1, 3)},
-		{store.EnrollmentFilter{TeacherID: tom.ID}, ids(2)},
-		{store.EnrollmentFilter{CourseID: c1.ID}, ids(0, 3)},
-		{store.EnrollmentFilter{StudentID: sue.ID, TeacherID: tina.ID}, ids(3)},
-		{store.EnrollmentFilter{StudentID: sue.ID, TeacherID: tom.ID}, ids()},
-		{store.EnrollmentFilter{TeacherID: tina.ID, CourseID: c3.ID}, ids()},
-		{store.EnrollmentFilter{TeacherID: sam.ID}, ids()},
+		{ciphemic.EnrollmentFilter{}, ids(0, 1, 2, 3)},
+		{ciphemic.EnrollmentFilter{StudentID: sam.ID}, ids(0, 1, 2)},
+		{ciphemic.EnrollmentFilter{TeacherID: tina.ID}, ids(0, 1, 3)},
+		{ciphemic.EnrollmentFilter{TeacherID: tom.ID}, ids(2)},
+		{ciphemic.EnrollmentFilter{CourseID: c1.ID}, ids(0, 3)},
+		{ciphemic.EnrollmentFilter{StudentID: sue.ID, TeacherID: tina.ID}, ids(3)},
+		{ciphemic.EnrollmentFilter{StudentID: sue.ID, TeacherID: tom.ID}, ids()},
+		{ciphemic.EnrollmentFilter{TeacherID: tina.ID, CourseID: c3.ID}, ids()},
+		{ciphemic.EnrollmentFilter{TeacherID: sam.ID}, ids()},
 	}
 	for _, tc := range tests {
 		got, n, err := db.ListEnrollments(ctx, tc.f, ciphemic.ListQuery{Search: "ignored"})
@@ -203,7 +203,7 @@ func testListEnrollmentsFilter(t *testing.T, db *store.DB) {
 			t.Errorf("ListEnrollments(%+v) = %v, %d, %v, want %v", tc.f, enrollmentIDs(got), n, err, tc.want)
 		}
 	}
-	if got, _, _ := db.ListEnrollments(ctx, store.EnrollmentFilter{}, ciphemic.ListQuery{Limit: 1}); len(got) != 1 || !reflect.DeepEqual(got[0], e[0]) {
+	if got, _, _ := db.ListEnrollments(ctx, ciphemic.EnrollmentFilter{}, ciphemic.ListQuery{Limit: 1}); len(got) != 1 || !reflect.DeepEqual(got[0], e[0]) {
 		t.Errorf("ListEnrollments(limit 1) = %+v, want [%+v]", got, e[0])
 	}
 }

@@ -203,7 +203,7 @@ func testListEnrollmentsOrdering(t *testing.T, db *store.DB) {
 			return sortKey{null: true}
 		},
 	}, func(q ciphemic.ListQuery) ([]int64, int64, error) {
-		es, n, err := db.ListEnrollments(ctx, store.EnrollmentFilter{}, q)
+		es, n, err := db.ListEnrollments(ctx, ciphemic.EnrollmentFilter{}, q)
 		return enrollmentIDs(es), n, err
 	})
 }
@@ -337,7 +337,7 @@ func testListBadOrdering(t *testing.T, db *store.DB) {
 		"ListCourses": listCourseIDs(db),
 		"ListUsers":   listUserIDs(db),
 		"ListEnrollments": func(q ciphemic.ListQuery) ([]int64, int64, error) {
-			es, n, err := db.ListEnrollments(ctx, store.EnrollmentFilter{}, q)
+			es, n, err := db.ListEnrollments(ctx, ciphemic.EnrollmentFilter{}, q)
 			return enrollmentIDs(es), n, err
 		},
 		"CourseStudents": func(q ciphemic.ListQuery) ([]int64, int64, error) {

@@ -45,7 +45,7 @@ func mustGetCourse(t *testing.T, db *store.DB, id int64) ciphemic.Course {
 func wantEnrolled(t *testing.T, db *store.DB, courseID int64, want int) {
 	t.Helper()
 	c := mustGetCourse(t, db, courseID)
-	_, n, err := db.ListEnrollments(context.Background(), store.EnrollmentFilter{CourseID: courseID}, ciphemic.ListQuery{})
+	_, n, err := db.ListEnrollments(context.Background(), ciphemic.EnrollmentFilter{CourseID: courseID}, ciphemic.ListQuery{})
 	if err != nil {
 		t.Fatalf("ListEnrollments(course %d) = %v", courseID, err)
 	}
@@ -234,7 +234,7 @@ func testDeleteCourseWhileEnrolling(t *testing.T, db *store.DB) {
 				wantCode(t, "Enroll(course being deleted)", err, ciphemic.CodeNotFound, "")
 			}
 		}
-		_, n, err := db.ListEnrollments(ctx, store.EnrollmentFilter{CourseID: c.ID}, ciphemic.ListQuery{})
+		_, n, err := db.ListEnrollments(ctx, ciphemic.EnrollmentFilter{CourseID: c.ID}, ciphemic.ListQuery{})
 		switch {
 		case err != nil:
 			t.Fatalf("ListEnrollments() = %v", err)

@@ -80,6 +80,18 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"ImportUsers", testImportUsers},
 		{"ImportUsersSequence", testImportUsersSequence},
 		{"ImportUsersAllOrNothing", testImportUsersAllOrNothing},
+		{"LoginFailures", testLoginFailures},
+		{"LoginFailureWhileBlocked", testLoginFailureWhileBlocked},
+		{"LoginFailuresForgotten", testLoginFailuresForgotten},
+		{"ResetLoginFailures", testResetLoginFailures},
+		{"LoginFailureOddNames", testLoginFailureOddNames},
+		{"FlushLoginFailures", testFlushLoginFailures},
+		{"ConcurrentLoginFailures", testConcurrentLoginFailures},
+		{"SpentError", testSpentError},
+		{"RotateFamilyMismatch", testRotateFamilyMismatch},
+		{"LiveRefreshToken", testLiveRefreshToken},
+		{"RevokeFamily", testRevokeFamily},
+		{"ReuseRace", testReuseRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
