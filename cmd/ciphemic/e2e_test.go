@@ -22,7 +22,9 @@ type server struct {
 	stop     context.CancelFunc
 	done     chan error
 	stderr   *bytes.Buffer
+	errw     *lockedWriter
 	database string
+	startup  []string // the lines serve printed up to "Listening on"
 }
 
 var (
@@ -46,14 +48,16 @@ func startServerArgs(t *testing.T, database string, extraArgs ...string) *server
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
 	s := &server{stop: cancel, done: make(chan error, 1), stderr: &bytes.Buffer{}, database: database}
+	s.errw = &lockedWriter{w: s.stderr}
 	args := append([]string{"ciphemic", "serve", "--addr", "127.0.0.1:0", "--database", s.database}, extraArgs...)
 	go func() {
-		err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), outW, &lockedWriter{w: s.stderr})
+		err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), outW, s.errw)
 		outW.Close()
 		s.done <- err
 	}()
 	lines := bufio.NewScanner(outR)
 	for lines.Scan() {
+		s.startup = append(s.startup, lines.Text())
 		if m := adminRE.FindStringSubmatch(lines.Text()); m != nil {
 			s.adminPW = m[1]
 		}
@@ -68,6 +72,13 @@ func startServerArgs(t *testing.T, database string, extraArgs ...string) *server
 	go io.Copy(io.Discard, outR)
 	t.Cleanup(func() { s.shutdown(t) })
 	return s
+}
+
+// logText returns what the server logged so far, read under the writer's lock.
+func (s *server) logText() string {
+	s.errw.mu.Lock()
+	defer s.errw.mu.Unlock()
+	return s.stderr.String()
 }
 
 // shutdown stops the server as SIGTERM would and checks that it exits cleanly.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ciphemic/ciphemic/internal/httpapi"
 )
 
 // runFlushExpiredTokens is `ciphemic flushexpiredtokens`, simplejwt's command of that name:
-// expired refresh-token rows (and expired revocations) are deleted; run it from cron.
+// expired refresh-token rows (and expired revocations, and stale failed-login counts) are
+// deleted; run it from cron.
 func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
 	var ss storeSettings
 	fs := newFlagSet("flushexpiredtokens")
@@ -23,10 +26,17 @@ func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer db.Close()
-	n, err := db.FlushExpired(ctx, time.Now())
+	now := time.Now()
+	n, err := db.FlushExpired(ctx, now)
 	if err != nil {
 		return fmt.Errorf("flush expired tokens: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "Deleted %d expired refresh tokens.\n", n)
+	// Failed-login counts older than the throttle remembers them would restart anyway.
+	n, err = db.FlushLoginFailures(ctx, now.Add(-httpapi.LoginFailureMemory))
+	if err != nil {
+		return fmt.Errorf("flush login failures: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "Deleted %d stale failed-login counts.\n", n)
 	return nil
 }

@@ -9,10 +9,13 @@ import (
 
 // runKeys is `ciphemic keys <subcommand>`.
 func runKeys(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] != "generate" {
-		return usagef("usage: ciphemic keys generate --algorithm ALG --out FILE")
+	switch {
+	case len(args) > 0 && args[0] == "generate":
+		return runKeysGenerate(args[1:], e)
+	case len(args) > 0 && args[0] == "rotate":
+		return runKeysRotate(args[1:], e)
 	}
-	return runKeysGenerate(args[1:], e)
+	return usagef("usage: ciphemic keys generate --algorithm ALG --out FILE | keys rotate --signing-key-file FILE [--algorithm ALG]")
 }
 
 // runKeysGenerate writes a new signing key with mode 0600, refusing to overwrite a file, so

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"time"
 
 	"github.com/ciphemic/ciphemic/internal/store"
 	"github.com/ciphemic/ciphemic/internal/store/postgres"
@@ -35,35 +38,35 @@ func openStore(ctx context.Context, s storeSettings) (*store.DB, error) {
 	return db, nil
 }
 
-// loadSigningKeys reads --signing-key-file, or makes and reuses a key beside the SQLite
-// file. With PostgreSQL there is no such place, and instances must share one key, so the
-// file is required.
-func loadSigningKeys(ts tokenSettings, ss storeSettings, e env) (*token.KeySet, error) {
-	var key *token.Key
-	if ts.signingKeyFile != "" {
-		data, err := os.ReadFile(ts.signingKeyFile)
-		if err != nil {
-			return nil, invalid("signing-key-file", "cannot read it: %v", err)
-		}
-		if key, err = token.ParseKey(ts.algorithm, data); err != nil {
-			return nil, invalid("signing-key-file", "%v", err)
-		}
-	} else {
+// loadSigningKeys reads --signing-key-file and its ring of previous keys, or makes and
+// reuses a key beside the SQLite file. With PostgreSQL there is no such place, and
+// instances must share one key, so the file is required. It returns the file it read, for
+// the reloader to watch.
+func loadSigningKeys(ts tokenSettings, ss storeSettings, e env) (*token.KeySet, string, error) {
+	file := ts.signingKeyFile
+	if file == "" {
 		kind, path, err := ss.kind()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if kind != "sqlite" {
-			return nil, invalid("signing-key-file", "required with a PostgreSQL database, so that every instance signs with the same key")
+			return nil, "", invalid("signing-key-file", "required with a PostgreSQL database, so that every instance signs with the same key")
 		}
-		file := keyFileFor(path, ts.algorithm)
-		var created bool
-		if key, created, err = token.LoadOrCreateKeyFile(file, ts.algorithm); err != nil {
-			return nil, invalid("signing-key-file", "generated key %s: %v", file, err)
-		}
-		if created {
-			fmt.Fprintf(e.stderr, "ciphemic: generated a new %s signing key in %s (mode 0600)\n", ts.algorithm, file)
+		file = keyFileFor(path, ts.algorithm)
+		// Only a missing file is created: a rotated one may hold a key of another algorithm.
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			_, created, err := token.LoadOrCreateKeyFile(file, ts.algorithm)
+			if err != nil {
+				return nil, "", invalid("signing-key-file", "generated key %s: %v", file, err)
+			}
+			if created {
+				fmt.Fprintf(e.stderr, "ciphemic: generated a new %s signing key in %s (mode 0600)\n", ts.algorithm, file)
+			}
 		}
 	}
-	return token.NewKeySet(key)
+	keys, err := token.LoadKeySet(file, ts.algorithm, time.Now(), keyRetention(ts))
+	if err != nil {
+		return nil, "", invalid("signing-key-file", "%v", err)
+	}
+	return keys, file, nil
 }

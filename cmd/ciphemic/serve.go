@@ -24,6 +24,7 @@ import (
 type serveSettings struct {
 	store        storeSettings
 	tokens       tokenSettings
+	throttle     throttleSettings
 	addr         string
 	tlsCertFile  string
 	tlsKeyFile   string
@@ -32,23 +33,35 @@ type serveSettings struct {
 	// trustedProxies is validated into proxies.
 	trustedProxies string
 	proxies        []netip.Prefix
+	// corsOrigins is validated into cors.
+	corsOrigins       string
+	cors              []string
+	httpRedirectAddr  string
+	keyReloadInterval time.Duration
 }
 
 func (s *serveSettings) flags() *flag.FlagSet {
 	fs := newFlagSet("serve")
 	s.store.register(fs)
 	s.tokens.register(fs)
+	s.throttle.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
 	fs.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted (413 beyond)")
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs/addresses of reverse proxies whose X-Forwarded-* headers are believed")
+	fs.StringVar(&s.corsOrigins, "cors-allowed-origins", "", "comma-separated origins (https://app.example.com) whose browser pages may call the API, or * alone; empty: no CORS headers")
+	fs.StringVar(&s.httpRedirectAddr, "http-redirect-addr", "", "with TLS, also listen here for plain HTTP and answer 308 to the HTTPS URL (nothing else is served)")
+	fs.DurationVar(&s.keyReloadInterval, "key-reload-interval", 5*time.Second, "how often to check --signing-key-file and its .previous ring for a rotation (0: only on SIGHUP)")
 	return fs
 }
 
 func (s *serveSettings) validate() error {
 	if err := s.tokens.validate(); err != nil {
+		return err
+	}
+	if err := s.throttle.validate(); err != nil {
 		return err
 	}
 	if _, _, err := s.store.kind(); err != nil {
@@ -70,7 +83,7 @@ func (s *serveSettings) validate() error {
 		return invalid("trusted-proxies", "%v", err)
 	}
 	s.proxies = proxies
-	return nil
+	return s.validateEdge()
 }
 
 // revocationSyncInterval keeps every instance's revocation view within a second of the
@@ -92,7 +105,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	keys, err := loadSigningKeys(s.tokens, s.store, e)
+	keys, keyFile, err := loadSigningKeys(s.tokens, s.store, e)
 	if err != nil {
 		return err
 	}
@@ -124,22 +137,27 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("load revocations: %w", err)
 	}
 	go view.Run(ctx, db, revocationSyncInterval, log)
+	warnAlgorithm(log, keys, s.tokens.algorithm)
+	startKeyReload(ctx, newKeyReloader(keyFile, s.tokens.algorithm, keyRetention(s.tokens), tokens, log), s.keyReloadInterval)
 
 	handler := httpapi.NewServer(httpapi.Config{
 		RotateRefreshTokens:    s.tokens.rotateRefreshTokens,
 		BlacklistAfterRotation: s.tokens.blacklistAfterRotation,
+		RefreshReuseGrace:      s.tokens.refreshReuseGrace,
 		MaxBodyBytes:           s.maxBodyBytes,
 		HSTS:                   tlsConfig != nil,
 		RevocationMaxAge:       revocationMaxAge,
 		TrustedProxies:         s.proxies,
+		LoginThrottle:          s.throttle.config(),
+		CORSAllowedOrigins:     s.cors,
 		Logger:                 log,
-	}, httpapi.Deps{Store: db, Tokens: tokens, Revocations: view, Passwords: hasher})
-	return listenAndServe(ctx, s.addr, tlsConfig, handler, log, e)
+	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher})
+	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, handler, log, e)
 }
 
 // listenAndServe serves until ctx is cancelled (SIGINT/SIGTERM), then drains in-flight
-// requests for up to 15 seconds.
-func listenAndServe(ctx context.Context, addr string, tlsConfig *tls.Config, h http.Handler, log *slog.Logger, e env) error {
+// requests for up to 15 seconds. With redirectAddr it also runs the HTTP→HTTPS redirect.
+func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *tls.Config, h http.Handler, log *slog.Logger, e env) error {
 	srv := &http.Server{
 		Handler:           h,
 		TLSConfig:         tlsConfig,
@@ -158,6 +176,14 @@ func listenAndServe(ctx context.Context, addr string, tlsConfig *tls.Config, h h
 	if tlsConfig != nil {
 		scheme = "https"
 		ln = tls.NewListener(ln, tlsConfig)
+	}
+	if redirectAddr != "" {
+		stopRedirect, err := startRedirect(redirectAddr, ln.Addr(), tlsConfig, log, e)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopRedirect()
 	}
 	fmt.Fprintf(e.stdout, "Listening on %s://%s\n", scheme, ln.Addr())
 	errc := make(chan error, 1)

@@ -43,11 +43,12 @@ type tokenSettings struct {
 	blacklistAfterRotation bool
 	issuer, audience       string
 	leeway                 time.Duration
+	refreshReuseGrace      time.Duration
 }
 
 func (s *tokenSettings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.algorithm, "algorithm", "HS256", "signing algorithm: HS256, HS384, HS512, RS256, ES256 or EdDSA")
-	fs.StringVar(&s.signingKeyFile, "signing-key-file", "", "signing key: HMAC raw secret (≥ 32 bytes) or PKCS#8 PEM private key; unset: generated beside the SQLite file")
+	fs.StringVar(&s.signingKeyFile, "signing-key-file", "", "signing key: HMAC raw secret (≥ 32 bytes) or PKCS#8 PEM private key; unset: generated beside the SQLite file. Previous keys (keys rotate) are read from FILE.previous")
 	fs.DurationVar(&s.accessLifetime, "access-token-lifetime", 5*time.Minute, "access token lifetime")
 	fs.DurationVar(&s.refreshLifetime, "refresh-token-lifetime", 24*time.Hour, "refresh token lifetime")
 	fs.BoolVar(&s.rotateRefreshTokens, "rotate-refresh-tokens", true, "issue a new refresh token on every refresh")
@@ -55,6 +56,7 @@ func (s *tokenSettings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.issuer, "issuer", "", "iss claim to issue and require (empty: none)")
 	fs.StringVar(&s.audience, "audience", "", "aud claim to issue and require (empty: none)")
 	fs.DurationVar(&s.leeway, "leeway", 0, "clock skew tolerated when checking exp and iat")
+	fs.DurationVar(&s.refreshReuseGrace, "refresh-reuse-grace", 0, "how long after a rotation the rotated refresh token still gets the same successor (concurrent tabs) instead of revoking its family as reuse")
 }
 
 func (s *tokenSettings) validate() error {
@@ -69,6 +71,12 @@ func (s *tokenSettings) validate() error {
 		return invalid("leeway", "must not be negative")
 	case s.leeway > s.accessLifetime:
 		return invalid("leeway", "must not exceed --access-token-lifetime")
+	case s.refreshReuseGrace < 0:
+		return invalid("refresh-reuse-grace", "must not be negative")
+	case s.refreshReuseGrace > s.accessLifetime:
+		// A window meant for a race of milliseconds or seconds; a long one only lengthens
+		// the time a replayed stolen token goes undetected.
+		return invalid("refresh-reuse-grace", "must not exceed --access-token-lifetime")
 	}
 	return nil
 }

@@ -58,8 +58,9 @@ func (c credentials) check(ctx context.Context, username, pw string) (ciphemic.U
 }
 
 // handleTokenObtain serves POST /api/token/ and POST /login/: username and password in,
-// a token pair out. accessFirst orders the answer as the article's LoginView does.
-func handleTokenObtain(creds credentials, s sessions, accessFirst bool) http.Handler {
+// a token pair out, behind the login throttle (throttle.go). accessFirst orders the answer
+// as the article's LoginView does.
+func handleTokenObtain(creds credentials, gate *loginGate, s sessions, accessFirst bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := decodeBody(r, false)
 		if err != nil {
@@ -73,7 +74,7 @@ func handleTokenObtain(creds credentials, s sessions, accessFirst bool) http.Han
 			writeError(w, r, err)
 			return
 		}
-		user, upgraded, err := creds.check(r.Context(), username, pw)
+		user, upgraded, err := gate.check(r, creds, username, pw)
 		if err != nil {
 			writeError(w, r, err)
 			return

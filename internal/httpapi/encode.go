@@ -15,7 +15,7 @@ import (
 // encode writes v as compact JSON with status. Encoding our own response types cannot
 // fail, so a failure here is a programming error and is logged, not answered twice.
 func encode(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := marshal(v)
 	if err != nil {
 		loggerFrom(r.Context()).Error("encode response", "error", err.Error())
 		status, body = http.StatusInternalServerError, []byte(`{"detail":"A server error occurred."}`)
@@ -27,6 +27,18 @@ func encode(w http.ResponseWriter, r *http.Request, status int, v any) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// marshal is json.Marshal without HTML escaping, so that "&" in pagination links reads
+// as DRF writes it (responses are application/json, never HTML; nosniff is always set).
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // formBody is a request body decoded from any of DRF's default parsers: a JSON object, a

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 )
@@ -25,6 +28,7 @@ const (
 	msgUnavailable      = "Service temporarily unavailable, try again later."
 	msgServerError      = "A server error occurred."
 	msgBodyTooLarge     = "Request body too large."
+	msgThrottled        = "Request was throttled."
 )
 
 // errNotAuthenticated: a protected route was called without (recognisable) credentials.
@@ -44,6 +48,9 @@ var errUserNotFound = errors.New("user not found")
 
 // errBodyTooLarge: the request body passed the configured limit.
 var errBodyTooLarge = errors.New("request body too large")
+
+// errInvalidPage: a list page that is not a number or lies past the end; DRF answers 404.
+var errInvalidPage = errors.New("invalid page")
 
 // tokenError is a refresh/verify/blacklist failure: 401 {"detail", "code": "token_not_valid"}.
 type tokenError struct{ detail string }
@@ -118,6 +125,28 @@ type methodNotAllowed struct {
 
 func (e methodNotAllowed) Error() string { return "method not allowed" }
 
+// throttledError answers 429 as DRF's Throttled(wait) does: Retry-After and the detail
+// both give wait in whole seconds, rounded up.
+type throttledError struct{ wait time.Duration }
+
+func (e throttledError) Error() string { return "throttled" }
+
+// seconds is wait rounded up to whole seconds, at least 1, as DRF's math.ceil(wait)
+// (a zero Retry-After would invite an immediate retry).
+func (e throttledError) seconds() int64 {
+	return max(1, int64((e.wait+time.Second-1)/time.Second))
+}
+
+// detail is DRF's message, with its ngettext: "1 second", "N seconds".
+func (e throttledError) detail() string {
+	n := e.seconds()
+	unit := " seconds."
+	if n == 1 {
+		unit = " second."
+	}
+	return msgThrottled + " Expected available in " + strconv.FormatInt(n, 10) + unit
+}
+
 type detailBody struct {
 	Detail string `json:"detail"`
 }
@@ -146,6 +175,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		tokErr tokenError
 		detErr detailError
 		method methodNotAllowed
+		thr    throttledError
 	)
 	switch {
 	case errors.As(err, &fields):
@@ -182,6 +212,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeUnauthorized(w, r, true, codeBody{Detail: ciphemic.ErrorMessage(err), Code: "token_not_valid"})
 	case errors.Is(err, errBodyTooLarge):
 		encode(w, r, http.StatusRequestEntityTooLarge, detailBody{msgBodyTooLarge})
+	case errors.As(err, &thr):
+		w.Header().Set("Retry-After", strconv.FormatInt(thr.seconds(), 10))
+		encode(w, r, http.StatusTooManyRequests, detailBody{thr.detail()})
+	case errors.Is(err, errInvalidPage):
+		encode(w, r, http.StatusNotFound, detailBody{"Invalid page."})
 	default:
 		writeCodedError(w, r, err)
 	}
@@ -201,6 +236,8 @@ func writeCodedError(w http.ResponseWriter, r *http.Request, err error) {
 		encode(w, r, http.StatusNotFound, detailBody{msgNotFound})
 	case ciphemic.CodeConflict:
 		encode(w, r, http.StatusConflict, detailBody{ciphemic.ErrorMessage(err)})
+	case ciphemic.CodeThrottled:
+		encode(w, r, http.StatusTooManyRequests, detailBody{msgThrottled})
 	case ciphemic.CodeUnavailable:
 		w.Header().Set("Retry-After", "1")
 		encode(w, r, http.StatusServiceUnavailable, detailBody{msgUnavailable})
@@ -209,6 +246,22 @@ func writeCodedError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("error", err.Error()))
 		encode(w, r, http.StatusInternalServerError, detailBody{msgServerError})
 	}
+}
+
+// asFieldError turns a store's invalid error worded "<field>: <message>" into DRF's field
+// shape {"<field>": ["<message>"]}, so that a check the store makes on behalf of a field
+// (a foreign key gone missing in a race) answers like the handler's own checks.
+func asFieldError(err error, fields ...string) error {
+	if ciphemic.ErrorCode(err) != ciphemic.CodeInvalid {
+		return err
+	}
+	field, msg, ok := strings.Cut(ciphemic.ErrorMessage(err), ": ")
+	if !ok || !slices.Contains(fields, field) {
+		return err
+	}
+	errs := newFieldErrors()
+	errs.add(field, msg)
+	return errs
 }
 
 // writeUnauthorized answers 401 with the RFC 6750 challenge every 401 must carry.

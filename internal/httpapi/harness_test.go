@@ -59,7 +59,7 @@ type instance struct {
 
 // options tweak newInstance.
 type options struct {
-	cfg    *Config // nil: rotation and blacklist-after-rotation on
+	cfg    *Config // nil: rotation and blacklist-after-rotation on, login throttle off
 	key    *token.Key
 	dbPath string
 	clock  *testClock
@@ -101,7 +101,9 @@ func newInstance(t testing.TB, opts options) *instance {
 	if err := view.Sync(context.Background(), db); err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
-	cfg := Config{RotateRefreshTokens: true, BlacklistAfterRotation: true}
+	// Tests log in, and fail to, far more often than a person; the throttle's own tests
+	// pass a cfg, in which a zero LoginThrottle means the production limits.
+	cfg := Config{RotateRefreshTokens: true, BlacklistAfterRotation: true, LoginThrottle: LoginThrottle{Disabled: true}}
 	if opts.cfg != nil {
 		cfg = *opts.cfg
 	}
@@ -110,7 +112,7 @@ func newInstance(t testing.TB, opts options) *instance {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	hasher := password.NewHasher(cheapParams)
-	h := NewServer(cfg, Deps{Store: db, Tokens: tokens, Revocations: view, Passwords: hasher})
+	h := NewServer(cfg, Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &instance{srv: srv, db: db, tokens: tokens, view: view, hasher: hasher, clock: opts.clock}

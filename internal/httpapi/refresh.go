@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -33,7 +34,9 @@ func readTokenField(r *http.Request, field string) (string, error) {
 
 // handleTokenRefresh serves POST /api/token/refresh/. With rotation the presented token is
 // spent by one conditional UPDATE, so of concurrent refreshes with one token exactly one
-// wins (simplejwt lets several through).
+// wins (simplejwt lets several through). A token that was already spent is reuse, handled
+// by spentRefresh: within the grace window the same successor again, otherwise its whole
+// family is revoked.
 func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := readTokenField(r, "refresh")
@@ -46,22 +49,17 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 			writeError(w, r, errTokenInvalid)
 			return
 		}
-		now := s.now()
-		if !rotate {
-			user, err := s.store.UseRefreshToken(r.Context(), claims.JTI, now)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			access, err := s.issueAccess(user, now)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			encode(w, r, http.StatusOK, refreshBody{Access: access})
-			return
+		var body refreshBody
+		if rotate {
+			body, err = rotateRefresh(r, s, claims, blacklistAfterRotation)
+		} else {
+			body, err = refreshAccess(r, s, claims)
 		}
-		body, err := rotateRefresh(r, s, claims, blacklistAfterRotation)
+		if err != nil {
+			// Only with blacklist-after-rotation is a rotated token dead, so only then can a
+			// tab that lost a refresh race need the grace window.
+			body, err = s.spentRefresh(r, err, rotate && blacklistAfterRotation)
+		}
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -70,22 +68,58 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 	})
 }
 
-// rotateRefresh spends the refresh token of claims and issues its successor and an access
-// token for the user's current role.
+// refreshAccess checks the refresh token of claims without spending it and issues an
+// access token of its family for the user's current role (no rotation).
+func refreshAccess(r *http.Request, s sessions, claims token.Claims) (refreshBody, error) {
+	now := s.now()
+	sid, err := s.familyOf(r.Context(), claims)
+	if err != nil {
+		return refreshBody{}, err
+	}
+	user, err := s.store.UseRefreshToken(r.Context(), claims.JTI, now)
+	if err != nil {
+		return refreshBody{}, err
+	}
+	access, err := s.issueAccess(user, sid, now)
+	return refreshBody{Access: access}, err
+}
+
+// rotateRefresh spends the refresh token of claims and issues its successor, of the same
+// family, and an access token for the user's current role.
 func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOld bool) (refreshBody, error) {
 	now := s.now()
-	next, nc, err := s.tokens.IssueRefresh(claims.UserID, now)
+	sid, err := s.familyOf(r.Context(), claims)
+	if err != nil {
+		return refreshBody{}, err
+	}
+	next, nc, err := s.tokens.IssueSessionRefresh(claims.UserID, sid, now)
 	if err != nil {
 		return refreshBody{}, err
 	}
 	user, err := s.store.RotateRefreshToken(r.Context(), claims.JTI, ciphemic.RefreshToken{
-		JTI: nc.JTI, UserID: claims.UserID, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt,
+		JTI: nc.JTI, UserID: claims.UserID, FamilyID: sid, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt,
 	}, blacklistOld, now)
 	if err != nil {
 		return refreshBody{}, err
 	}
-	access, err := s.issueAccess(user, now)
+	access, err := s.issueAccess(user, sid, now)
 	return refreshBody{Access: access, Refresh: next}, err
+}
+
+// familyOf returns the family of the refresh token of claims: its "sid", or, for a token
+// issued before tokens carried one, the family its store record names.
+func (s sessions) familyOf(ctx context.Context, claims token.Claims) (string, error) {
+	if claims.SessionID != "" {
+		return claims.SessionID, nil
+	}
+	rt, err := s.store.RefreshToken(ctx, claims.JTI)
+	if ciphemic.ErrorCode(err) == ciphemic.CodeNotFound {
+		return "", ciphemic.ErrTokenUnknown
+	}
+	if err != nil {
+		return "", err
+	}
+	return rt.FamilyID, nil
 }
 
 // handleTokenVerify serves POST /api/token/verify/: 200 {} for a token of either type that
@@ -143,6 +177,9 @@ func handleTokenBlacklist(s sessions, authn authenticator) http.Handler {
 			return
 		}
 		if err := s.store.BlacklistRefreshToken(r.Context(), claims.JTI, s.now()); err != nil {
+			// Logging out with a spent token is reuse too; revoking its family is also what
+			// the user asked for when another tab had rotated the token meanwhile.
+			_, err = s.spentRefresh(r, err, false)
 			writeError(w, r, err)
 			return
 		}

@@ -44,6 +44,26 @@ func (rt *router) handle(method, path string, guard func(http.Handler) http.Hand
 	}
 }
 
+// route is one registered method and path, as routes.go names it ("/api/token/");
+// protected when the path authenticates its callers.
+type route struct {
+	method, path string
+	protected    bool
+}
+
+// routes lists what handle registered, in order, so that a test can hold the OpenAPI
+// document (openapi.json) to the routes actually served.
+func (rt *router) routes() []route {
+	var all []route
+	for _, path := range rt.order {
+		pr := rt.paths[path]
+		for _, m := range pr.methods {
+			all = append(all, route{method: m, path: path, protected: pr.guard != nil})
+		}
+	}
+	return all
+}
+
 // finish adds the 405 and 404 answers once every route is known.
 func (rt *router) finish() {
 	for _, path := range rt.order {

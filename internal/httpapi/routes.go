@@ -5,16 +5,19 @@ import (
 )
 
 // addRoutes is the whole API surface (API.md). Every path is served with and without its
-// trailing slash; protected paths authenticate before anything else, as DRF does.
-func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
+// trailing slash; protected paths authenticate before anything else, as DRF does. It
+// returns the router, whose routes() the schema test holds to openapi.json.
+func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) *router {
 	authn := authenticator{tokens: deps.Tokens, view: deps.Revocations, now: cfg.Now, maxAge: cfg.RevocationMaxAge}
-	s := sessions{tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now}
+	s := sessions{tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now,
+		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies)}
 	creds := credentials{users: deps.Store, hasher: deps.Passwords}
 	user := authn.require
 	rt := newRouter(mux)
 
-	rt.handle("POST", "/api/token/", nil, handleTokenObtain(creds, s, false))
-	rt.handle("POST", "/login/", nil, handleTokenObtain(creds, s, true))
+	gate := newLoginGate(cfg, deps.Store)
+	rt.handle("POST", "/api/token/", nil, handleTokenObtain(creds, gate, s, false))
+	rt.handle("POST", "/login/", nil, handleTokenObtain(creds, gate, s, true))
 	rt.handle("POST", "/api/token/refresh/", nil, handleTokenRefresh(s, cfg.RotateRefreshTokens, cfg.BlacklistAfterRotation))
 	rt.handle("POST", "/api/token/verify/", nil, handleTokenVerify(s))
 	rt.handle("POST", "/api/token/blacklist/", nil, handleTokenBlacklist(s, authn))
@@ -24,7 +27,34 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) {
 	rt.handle("GET", "/api/me/", user, handleMe(deps.Store))
 	rt.handle("POST", "/api/me/password/", user, handlePasswordChange(deps.Store, deps.Passwords, s))
 
+	school, links := deps.School, trustedProxies(cfg.TrustedProxies)
+	rt.handle("GET", "/api/school/courses/", user, handleCourseList(school, links))
+	rt.handle("POST", "/api/school/courses/", user, handleCourseCreate(school))
+	rt.handle("GET", "/api/school/courses/{id}/", user, handleCourseGet(school))
+	rt.handle("PUT", "/api/school/courses/{id}/", user, handleCourseUpdate(school, false))
+	rt.handle("PATCH", "/api/school/courses/{id}/", user, handleCourseUpdate(school, true))
+	rt.handle("DELETE", "/api/school/courses/{id}/", user, handleCourseDelete(school))
+	rt.handle("GET", "/api/school/courses/{id}/students/", user, handleCourseStudents(school, links))
+	rt.handle("GET", "/api/school/enrollments/", user, handleEnrollmentList(school, links))
+	rt.handle("POST", "/api/school/enrollments/", user, handleEnrollmentCreate(school))
+	rt.handle("GET", "/api/school/enrollments/{id}/", user, handleEnrollmentGet(school))
+	rt.handle("PATCH", "/api/school/enrollments/{id}/", user, handleEnrollmentGrade(school))
+	rt.handle("DELETE", "/api/school/enrollments/{id}/", user, handleEnrollmentDelete(school))
+
+	// Users are the admins' alone: the guard answers 403 before any 405, as DRF does.
+	admin := func(h http.Handler) http.Handler { return user(adminOnly(h)) }
+	rt.handle("GET", "/api/users/", admin, handleUserList(school, links))
+	rt.handle("POST", "/api/users/", admin, handleUserCreate(school, deps.Passwords))
+	rt.handle("GET", "/api/users/{id}/", admin, handleUserGet(school))
+	rt.handle("PATCH", "/api/users/{id}/", admin, handleUserUpdate(school, deps.Passwords, s))
+	rt.handle("DELETE", "/api/users/{id}/", admin, handleUserDelete(school, s))
+	rt.handle("POST", "/api/users/{id}/revoke/", admin, handleUserRevoke(school, s))
+
 	rt.handle("GET", "/healthz", nil, handleHealthz())
 	rt.handle("GET", "/readyz", nil, handleReadyz(deps.Store, authn))
+	rt.handle("GET", "/api/schema/", nil, handleSchema())
+	rt.handle("GET", "/api/docs/", nil, handleDocs())
+	rt.handle("GET", "/api/docs/{asset}", nil, handleDocs())
 	rt.finish()
+	return rt
 }

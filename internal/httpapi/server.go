@@ -20,6 +20,11 @@ type Config struct {
 	// RotateRefreshTokens and BlacklistAfterRotation are simplejwt's settings of those names.
 	RotateRefreshTokens    bool
 	BlacklistAfterRotation bool
+	// RefreshReuseGrace is how long after a rotation the rotated refresh token may come
+	// back and get the same successor again (two tabs refreshing at once) instead of being
+	// taken for a stolen token, whose family is revoked (reuse.go). Zero: every reuse
+	// revokes the family.
+	RefreshReuseGrace time.Duration
 	// MaxBodyBytes bounds every request body (413 beyond).
 	MaxBodyBytes int64
 	// HSTS adds Strict-Transport-Security; set it when serving TLS.
@@ -31,6 +36,12 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For/-Proto/-Host headers are believed
 	// (ParseTrustedProxies); empty means none, the safe default.
 	TrustedProxies []netip.Prefix
+	// LoginThrottle limits failed logins per username and per client address
+	// (throttle.go); the zero value is on, with DefaultLoginThrottle's limits.
+	LoginThrottle LoginThrottle
+	// CORSAllowedOrigins are the origins whose browser pages may call the API
+	// (ParseCORSOrigins); empty means no CORS headers at all, the default.
+	CORSAllowedOrigins []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the access log and internal errors; nil means slog.Default().
@@ -51,12 +62,15 @@ type refreshTokenStore interface {
 	UseRefreshToken(ctx context.Context, jti string, now time.Time) (ciphemic.User, error)
 	RotateRefreshToken(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time) (ciphemic.User, error)
 	BlacklistRefreshToken(ctx context.Context, jti string, now time.Time) error
+	RefreshToken(ctx context.Context, jti string) (ciphemic.RefreshToken, error)
+	LiveRefreshToken(ctx context.Context, jti string, now time.Time) (ciphemic.RefreshToken, ciphemic.User, error)
 }
 
 // revocationStore records revocations for every instance's revocation view.
 type revocationStore interface {
 	RevokeAccessToken(ctx context.Context, jti string, userID int64, expiresAt time.Time) error
 	RevokeUser(ctx context.Context, userID int64, validAfter, until time.Time) error
+	RevokeFamily(ctx context.Context, familyID string, userID int64, at, until time.Time) error
 }
 
 // Store is everything the API needs of the database.
@@ -64,19 +78,29 @@ type Store interface {
 	userStore
 	refreshTokenStore
 	revocationStore
+	loginFailureStore
 	Ping(ctx context.Context) error
+}
+
+// SchoolStore is what the school resources and the user administration need of the
+// database (courses.go, enrollments.go, users.go).
+type SchoolStore interface {
+	courseStore
+	enrollmentStore
+	userAdminStore
 }
 
 // Deps are the collaborators of the server, passed explicitly.
 type Deps struct {
 	Store       Store
+	School      SchoolStore
 	Tokens      *token.Service
 	Revocations *token.RevocationView
 	Passwords   *password.Hasher
 }
 
 // NewServer returns the whole API as one handler:
-// recover → request id + access log → security headers → body limit → routes.
+// recover → request id + access log → security headers → CORS → body limit → routes.
 func NewServer(cfg Config, deps Deps) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -91,6 +115,7 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	addRoutes(mux, cfg, deps)
 	var h http.Handler = mux
 	h = withBodyLimit(cfg.MaxBodyBytes, h)
+	h = withCORS(cfg.CORSAllowedOrigins, h)
 	h = withSecurityHeaders(cfg.HSTS, h)
 	h = withRecover(h)
 	h = withRequestLog(cfg.Logger, h)

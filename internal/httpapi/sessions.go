@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -16,6 +18,10 @@ type sessions struct {
 	store  Store
 	view   *token.RevocationView
 	now    func() time.Time
+	// reuseGrace is Config.RefreshReuseGrace (reuse.go).
+	reuseGrace time.Duration
+	// proxies name the client address in security logs.
+	proxies trustedProxies
 }
 
 // tokenPair is a freshly issued access and refresh token.
@@ -23,26 +29,27 @@ type tokenPair struct {
 	access, refresh string
 }
 
-// issuePair records a new refresh token (the start of a rotation family) and signs an
-// access token beside it.
+// issuePair records a new refresh token (the start of a rotation family, whose id is the
+// token's jti and the "sid" of every token of the family) and signs an access token
+// beside it.
 func (s sessions) issuePair(ctx context.Context, user ciphemic.User, at time.Time) (tokenPair, error) {
-	refresh, rc, err := s.tokens.IssueRefresh(user.ID, at)
+	refresh, rc, err := s.tokens.IssueSessionRefresh(user.ID, "", at)
 	if err != nil {
 		return tokenPair{}, fmt.Errorf("issue refresh token: %w", err)
 	}
 	err = s.store.CreateRefreshToken(ctx, ciphemic.RefreshToken{
-		JTI: rc.JTI, UserID: user.ID, FamilyID: rc.JTI, IssuedAt: rc.IssuedAt, ExpiresAt: rc.ExpiresAt,
+		JTI: rc.JTI, UserID: user.ID, FamilyID: rc.SessionID, IssuedAt: rc.IssuedAt, ExpiresAt: rc.ExpiresAt,
 	})
 	if err != nil {
 		return tokenPair{}, fmt.Errorf("record refresh token: %w", err)
 	}
-	access, err := s.issueAccess(user, at)
+	access, err := s.issueAccess(user, rc.SessionID, at)
 	return tokenPair{access: access, refresh: refresh}, err
 }
 
-// issueAccess signs an access token with the user's current role.
-func (s sessions) issueAccess(user ciphemic.User, at time.Time) (string, error) {
-	access, _, err := s.tokens.IssueAccess(user.ID, []ciphemic.Role{user.Role}, at)
+// issueAccess signs an access token of the family sid with the user's current role.
+func (s sessions) issueAccess(user ciphemic.User, sid string, at time.Time) (string, error) {
+	access, _, err := s.tokens.IssueSessionAccess(user.ID, []ciphemic.Role{user.Role}, sid, at)
 	if err != nil {
 		return "", fmt.Errorf("issue access token: %w", err)
 	}
@@ -66,6 +73,26 @@ func (s sessions) revokeUser(ctx context.Context, userID int64, at time.Time) er
 	}
 	s.view.Apply(ciphemic.Revocation{UserID: userID, ValidAfter: at, ExpiresAt: until, CreatedAt: at})
 	return nil
+}
+
+// revokeFamily ends the rotation family familyID of the user everywhere: its refresh
+// tokens in the store, its access tokens (by their "sid") through the revocation view.
+// The local view learns it at once, the other instances on their next sync.
+func (s sessions) revokeFamily(ctx context.Context, familyID string, userID int64, at time.Time) error {
+	until := s.revocationUntil(at)
+	if err := s.store.RevokeFamily(ctx, familyID, userID, at, until); err != nil {
+		return fmt.Errorf("revoke family: %w", err)
+	}
+	s.view.Apply(ciphemic.Revocation{FamilyID: familyID, UserID: userID, ExpiresAt: until, CreatedAt: at})
+	return nil
+}
+
+// securityEvent reports a security-relevant event about userID: event is a dotted name
+// ("refresh.reuse_detected"), detail a short explanation that never holds a secret. For
+// now it only logs; the audit trail is meant to persist it here.
+func (s sessions) securityEvent(r *http.Request, event string, userID int64, detail string) {
+	loggerFrom(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "security event",
+		slog.String("event", event), slog.Int64("user_id", userID), slog.String("detail", detail))
 }
 
 // revokeAccessToken ends one access token everywhere.

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+)
+
+// importUsersSettings are the flags of `ciphemic import-users`.
+type importUsersSettings struct {
+	store  storeSettings
+	django string
+	role   string
+}
+
+// runImportUsers is `ciphemic import-users`: it moves the users of a Django deployment into
+// the store, keeping their pks (so tokens the Django server issued still name the same user)
+// and their password hashes (upgraded to argon2id at each user's next login). The whole file
+// is checked before the store is touched, and the store imports it in one transaction, so a
+// bad file imports nothing and a rerun updates instead of duplicating.
+func runImportUsers(ctx context.Context, args []string, e env) error {
+	var s importUsersSettings
+	fs := newFlagSet("import-users")
+	s.store.register(fs)
+	fs.StringVar(&s.django, "django", "", "`FILE` of JSON written by Django's manage.py dumpdata auth.user (required)")
+	fs.StringVar(&s.role, "role", "", "give every imported user this role (admin, teacher or student); unset: superusers are admin, staff teacher, others student")
+	if err := parseFlags(fs, args, e); err != nil {
+		if isHelp(err) {
+			return nil
+		}
+		return err
+	}
+	override, err := s.roleOverride()
+	if err != nil {
+		return err
+	}
+	if s.django == "" {
+		return invalid("django", "required: the file of `manage.py dumpdata auth.user`")
+	}
+	data, err := os.ReadFile(s.django)
+	if err != nil {
+		return invalid("django", "cannot read it: %v", err)
+	}
+	users, err := parseDjangoUsers(data, override)
+	if err != nil {
+		return fmt.Errorf("%s: %w; nothing was imported", s.django, err)
+	}
+	created, updated, err := importUsers(ctx, s.store, users)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Imported %d users: %d created, %d updated.\n", len(users), created, updated)
+	return nil
+}
+
+// roleOverride returns the --role every user gets, or "" to map Django's flags.
+func (s importUsersSettings) roleOverride() (ciphemic.Role, error) {
+	if s.role == "" {
+		return "", nil
+	}
+	role, err := ciphemic.ParseRole(s.role)
+	if err != nil {
+		return "", invalid("role", "%q is not admin, teacher or student", s.role)
+	}
+	return role, nil
+}
+
+// importUsers opens the store and hands it every user at once.
+func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User) (created, updated int, err error) {
+	db, err := openStore(ctx, ss)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	if len(users) == 0 {
+		return 0, 0, nil
+	}
+	created, updated, err = db.ImportUsers(ctx, users)
+	if err == nil {
+		return created, updated, nil
+	}
+	if ciphemic.ErrorCode(err) == ciphemic.CodeInternal {
+		return 0, 0, fmt.Errorf("import users: %w", err)
+	}
+	return 0, 0, fmt.Errorf("import users: %s; nothing was imported", ciphemic.ErrorMessage(err))
+}
+
+// djangoRecord is one element of dumpdata's list. PK is absent with --natural-primary.
+type djangoRecord struct {
+	Model  string            `json:"model"`
+	PK     *int64            `json:"pk"`
+	Fields *djangoUserFields `json:"fields"`
+}
+
+// djangoUserFields are the fields of auth.user that ciphemic keeps; groups, permissions and
+// unknown fields are ignored. Pointers tell a missing field from an empty one where
+// guessing would be wrong (a missing is_active must not silently disable an account).
+type djangoUserFields struct {
+	Password    *string `json:"password"`
+	LastLogin   *string `json:"last_login"`
+	IsSuperuser bool    `json:"is_superuser"`
+	Username    *string `json:"username"`
+	FirstName   *string `json:"first_name"`
+	LastName    *string `json:"last_name"`
+	Email       *string `json:"email"`
+	IsStaff     bool    `json:"is_staff"`
+	IsActive    *bool   `json:"is_active"`
+	DateJoined  *string `json:"date_joined"`
+}
+
+// parseDjangoUsers checks the whole dump and returns its users, or the first problem as one
+// line naming the record by index, pk and username.
+func parseDjangoUsers(data []byte, override ciphemic.Role) ([]ciphemic.User, error) {
+	records, err := decodeDump(data)
+	if err != nil {
+		return nil, err
+	}
+	users := make([]ciphemic.User, 0, len(records))
+	byName := map[string]int{}
+	byPK := map[int64]int{}
+	for i, raw := range records {
+		u, err := parseDjangoUser(raw, override)
+		if err != nil {
+			return nil, recordError(i, u, err)
+		}
+		if j, dup := byName[u.Username]; dup {
+			return nil, recordError(i, u, fmt.Errorf("duplicate username: record [%d] has it too", j))
+		}
+		if j, dup := byPK[u.ID]; dup && u.ID != 0 {
+			return nil, recordError(i, u, fmt.Errorf("duplicate pk: record [%d] has it too", j))
+		}
+		byName[u.Username], byPK[u.ID] = i, i
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// decodeDump splits the top-level list. Its errors never quote the file: a record holds a
+// password hash, so only offsets and JSON kinds are reported.
+func decodeDump(data []byte) ([]json.RawMessage, error) {
+	var records []json.RawMessage
+	err := json.Unmarshal(data, &records)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return nil, fmt.Errorf("not JSON (syntax error at byte %d)", syntax.Offset)
+	case errors.As(err, &typ):
+		return nil, fmt.Errorf("not a list of records (the file holds a JSON %s)", typ.Value)
+	case err != nil:
+		return nil, fmt.Errorf("not JSON")
+	case bytes.Equal(bytes.TrimSpace(data), []byte("null")):
+		return nil, fmt.Errorf("not a list of records (the file holds null)")
+	}
+	return records, nil
+}
+
+// recordError names the record at fault by what is known of it.
+func recordError(i int, u ciphemic.User, err error) error {
+	var who []string
+	if u.ID != 0 {
+		who = append(who, fmt.Sprintf("pk %d", u.ID))
+	}
+	if u.Username != "" {
+		who = append(who, fmt.Sprintf("username %q", u.Username))
+	}
+	if len(who) == 0 {
+		return fmt.Errorf("record [%d]: %w", i, err)
+	}
+	return fmt.Errorf("record [%d] (%s): %w", i, strings.Join(who, ", "), err)
+}
+
+// parseDjangoUser turns one record into a user. On error it still returns the pk and
+// username it could read, so that the error names the record.
+func parseDjangoUser(raw json.RawMessage, override ciphemic.Role) (ciphemic.User, error) {
+	var rec djangoRecord
+	var u ciphemic.User
+	// A wrongly typed field still leaves the others decoded, so the error can name the record.
+	err := json.Unmarshal(raw, &rec)
+	if rec.PK != nil {
+		u.ID = *rec.PK
+	}
+	f := rec.Fields
+	if f != nil && f.Username != nil {
+		u.Username = *f.Username
+	}
+	switch {
+	case err != nil:
+		return u, fieldTypeError(err)
+	case rec.Model != "auth.user":
+		return u, fmt.Errorf("model is %q, want \"auth.user\" (dump with `manage.py dumpdata auth.user`)", rec.Model)
+	case rec.PK != nil && *rec.PK <= 0:
+		return u, fmt.Errorf("pk must be a positive integer")
+	case f == nil:
+		return u, fmt.Errorf("missing fields")
+	}
+	return u, fillUser(&u, f, override)
+}
+
+// fieldTypeError reports a wrongly typed field by name and JSON kind, never by value.
+func fieldTypeError(err error) error {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		if typ.Field == "" {
+			return fmt.Errorf("not a JSON object (got a JSON %s)", typ.Value)
+		}
+		return fmt.Errorf("%s: want a JSON %s, got a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	}
+	return fmt.Errorf("not valid JSON")
+}
+
+// jsonKind names a Go kind the way JSON calls it.
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "bool":
+		return "boolean"
+	case "int64", "int", "float64":
+		return "number"
+	}
+	return goKind
+}
+
+// fillUser validates and copies the fields of f into u.
+func fillUser(u *ciphemic.User, f *djangoUserFields, override ciphemic.Role) error {
+	switch {
+	case strings.TrimSpace(u.Username) == "":
+		return fmt.Errorf("missing username")
+	case len(u.Username) > 150:
+		return fmt.Errorf("username longer than 150 characters")
+	case f.IsActive == nil:
+		return fmt.Errorf("missing is_active")
+	case f.Password == nil:
+		return fmt.Errorf("missing password")
+	}
+	if err := checkDjangoHash(*f.Password); err != nil {
+		return err
+	}
+	var err error
+	if u.DateJoined, err = parseDjangoTime("date_joined", f.DateJoined, true); err != nil {
+		return err
+	}
+	if u.LastLogin, err = parseDjangoTime("last_login", f.LastLogin, false); err != nil {
+		return err
+	}
+	u.PasswordHash = *f.Password
+	u.Email, u.FirstName, u.LastName = deref(f.Email), deref(f.FirstName), deref(f.LastName)
+	u.IsActive = *f.IsActive
+	u.Role = djangoRole(f.IsSuperuser, f.IsStaff, override)
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// djangoRole maps Django's flags to ciphemic's one role: superusers administer, staff (who
+// may use Django's admin site) teach, everyone else studies.
+func djangoRole(superuser, staff bool, override ciphemic.Role) ciphemic.Role {
+	switch {
+	case override != "":
+		return override
+	case superuser:
+		return ciphemic.RoleAdmin
+	case staff:
+		return ciphemic.RoleTeacher
+	}
+	return ciphemic.RoleStudent
+}
+
+// verifiableHashers are the Django encodings that password.Hasher.Verify accepts; a hash of
+// any other kind could never log in, so importing it would lock its user out unnoticed.
+var verifiableHashers = []string{"pbkdf2_sha256", "pbkdf2_sha1", "argon2", "bcrypt_sha256", "bcrypt"}
+
+// otherDjangoHashers are Django's hashers ciphemic cannot verify. Their names are safe to
+// print; any other prefix might be the hash itself (an old unsalted MD5 has no "$").
+var otherDjangoHashers = []string{"scrypt", "sha1", "md5", "unsalted_sha1", "unsalted_md5", "crypt"}
+
+// checkDjangoHash accepts a hash of a verifiable algorithm or Django's unusable password
+// ("!" followed by random characters), which keeps the account but allows no login.
+func checkDjangoHash(encoded string) error {
+	if strings.HasPrefix(encoded, "!") {
+		return nil
+	}
+	alg, _, found := strings.Cut(encoded, "$")
+	if !found {
+		alg = ""
+	}
+	for _, name := range verifiableHashers {
+		if alg == name {
+			return nil
+		}
+	}
+	for _, name := range otherDjangoHashers {
+		if alg == name {
+			return fmt.Errorf("password uses Django's %s hasher, which ciphemic cannot verify (have the user log in once on Django with pbkdf2_sha256, argon2 or bcrypt_sha256 first)", name)
+		}
+	}
+	if encoded == "" {
+		return fmt.Errorf("password hash is empty (Django's set_unusable_password writes \"!…\")")
+	}
+	return fmt.Errorf("password hash uses an unknown algorithm")
+}
+
+// parseDjangoTime parses a DateTimeField as dumpdata writes it: ISO 8601 with "Z" or an
+// offset when USE_TZ is on, without a zone when it is off (read as UTC, Django's default
+// TIME_ZONE). null is the zero time unless required.
+func parseDjangoTime(field string, s *string, required bool) (time.Time, error) {
+	if s == nil {
+		if required {
+			return time.Time{}, fmt.Errorf("missing %s", field)
+		}
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(layout, *s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s %q is not an ISO 8601 date and time", field, truncate(*s, 40))
+}
+
+// truncate bounds what an error quotes of a field.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/store"
+	"github.com/ciphemic/ciphemic/internal/store/sqlite"
+)
+
+// djangoUsers are the users of testdata/django_users.json, made by testdata/gen_dumpdata.py
+// with the real Django; password "" means an unusable password.
+var djangoUsers = []struct {
+	id       int64
+	username string
+	password string
+	role     ciphemic.Role
+	active   bool
+}{
+	{3, "root", "root-Pa55word!", ciphemic.RoleAdmin, true},
+	{7, "mrs.teach", "teach-Pa55word!", ciphemic.RoleTeacher, true},
+	{12, "alice", "alice-Pa55wörd", ciphemic.RoleStudent, true},
+	{40, "gone", "gone-Pa55word!", ciphemic.RoleStudent, false},
+	{41, "nopass", "", ciphemic.RoleStudent, true},
+}
+
+const djangoFixture = "testdata/django_users.json"
+
+// mustImport runs import-users and returns its output, failing the test on error.
+func mustImport(t *testing.T, dbPath, file string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"import-users", "--database", "sqlite:" + dbPath, "--django", file}, extra...)
+	out, _, err := runCmd(t, nil, "", args...)
+	if err != nil {
+		t.Fatalf("import-users %v: %v", extra, err)
+	}
+	return out
+}
+
+// mustOpen opens the SQLite store at path for inspection.
+func mustOpen(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return db
+}
+
+// TestImportUsersLogin imports the real Django dump, then every active user logs in with
+// their Django password through a real server and is who Django said: same id, mapped role.
+func TestImportUsersLogin(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	if out := mustImport(t, dbPath, djangoFixture); out != "Imported 5 users: 5 created, 0 updated.\n" {
+		t.Errorf("import-users output = %q, want 5 created", out)
+	}
+	s := startServer(t, dbPath)
+	if s.adminPW != "" {
+		t.Error("serve created its own admin on a store holding imported users")
+	}
+	for _, u := range djangoUsers {
+		t.Run(u.username, func(t *testing.T) {
+			pw := u.password
+			if pw == "" {
+				pw = "anything"
+			}
+			body, _ := json.Marshal(map[string]string{"username": u.username, "password": pw})
+			status, pair := s.post(t, "/api/token/", string(body), "")
+			if !u.active || u.password == "" {
+				if status != 401 {
+					t.Errorf("login %q (inactive or unusable password) = %d, want 401", u.username, status)
+				}
+				return
+			}
+			if status != 200 {
+				t.Fatalf("login %q with its Django password = %d %v, want 200", u.username, status, pair)
+			}
+			status, me := s.get(t, "/api/me/", pair["access"].(string))
+			roles, _ := me["roles"].([]any)
+			if status != 200 || me["id"] != float64(u.id) || len(roles) != 1 || roles[0] != string(u.role) {
+				t.Errorf("GET /api/me/ as %q = %d %v, want id %d roles [%s]", u.username, status, me, u.id, u.role)
+			}
+			body, _ = json.Marshal(map[string]string{"username": u.username, "password": "wrong-" + u.password})
+			if status, _ := s.post(t, "/api/token/", string(body), ""); status != 401 {
+				t.Errorf("login %q with a wrong password = %d, want 401", u.username, status)
+			}
+		})
+	}
+	// Each Django hash that logged in was replaced by argon2id; the unusable one was kept.
+	db := mustOpen(t, dbPath)
+	for _, u := range djangoUsers {
+		got, err := db.UserByUsername(context.Background(), u.username)
+		upgraded := strings.HasPrefix(got.PasswordHash, "argon2$argon2id$")
+		if err != nil || upgraded != (u.active && u.password != "") {
+			t.Errorf("hash of %q after login: argon2id = %v, %v; want %v", u.username, upgraded, err, u.active && u.password != "")
+		}
+	}
+	for _, u := range djangoUsers {
+		if u.password != "" && strings.Contains(s.stderr.String(), u.password) {
+			t.Errorf("the password of %q reached the log", u.username)
+		}
+	}
+}
+
+// TestImportUsersIdempotent: a rerun updates every user instead of adding any, keeps the
+// ids, and writes the file's values over changes made since.
+func TestImportUsersIdempotent(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	mustImport(t, dbPath, djangoFixture)
+	edited := editFixture(t, func(recs []map[string]any) {
+		fields(recs[2])["first_name"] = "Alicia"
+		fields(recs[2])["is_active"] = false
+	})
+	if out := mustImport(t, dbPath, edited); out != "Imported 5 users: 0 created, 5 updated.\n" {
+		t.Errorf("second import-users output = %q, want 0 created, 5 updated", out)
+	}
+	db := mustOpen(t, dbPath)
+	_, total, err := db.ListUsers(context.Background(), ciphemic.ListQuery{Limit: 100})
+	if err != nil || total != int64(len(djangoUsers)) {
+		t.Errorf("ListUsers total after two imports = %d, %v; want %d", total, err, len(djangoUsers))
+	}
+	for _, want := range djangoUsers {
+		u, err := db.UserByUsername(context.Background(), want.username)
+		if err != nil || u.ID != want.id {
+			t.Errorf("UserByUsername(%q) = id %d, %v; want id %d", want.username, u.ID, err, want.id)
+		}
+	}
+	alice, _ := db.UserByUsername(context.Background(), "alice")
+	if alice.FirstName != "Alicia" || alice.IsActive {
+		t.Errorf("alice after re-import = %q active %v, want the file's \"Alicia\" inactive", alice.FirstName, alice.IsActive)
+	}
+}
+
+// TestImportUsersRoleOverride: --role replaces the superuser/staff mapping for everyone.
+func TestImportUsersRoleOverride(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	mustImport(t, dbPath, djangoFixture, "--role", "student")
+	db := mustOpen(t, dbPath)
+	for _, want := range djangoUsers {
+		u, err := db.UserByUsername(context.Background(), want.username)
+		if err != nil || u.Role != ciphemic.RoleStudent {
+			t.Errorf("UserByUsername(%q) with --role student = %q, %v; want student", want.username, u.Role, err)
+		}
+	}
+	if _, _, err := runCmd(t, nil, "", "import-users", "--database", "sqlite:"+dbPath, "--django", djangoFixture, "--role", "root"); err == nil ||
+		!strings.Contains(err.Error(), "--role") {
+		t.Errorf("import-users --role root: %v, want an error naming --role", err)
+	}
+}
+
+// editFixture writes a copy of the fixture changed by edit and returns its path.
+func editFixture(t *testing.T, edit func(recs []map[string]any)) string {
+	t.Helper()
+	data, err := os.ReadFile(djangoFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	if err := json.Unmarshal(data, &recs); err != nil {
+		t.Fatal(err)
+	}
+	edit(recs)
+	out, err := json.Marshal(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, string(out))
+}
+
+func fields(rec map[string]any) map[string]any { return rec["fields"].(map[string]any) }
+
+// fixtureHashes are the password hashes of the fixture, which no output may show.
+func fixtureHashes(t *testing.T) []string {
+	t.Helper()
+	var hashes []string
+	editFixture(t, func(recs []map[string]any) {
+		for _, r := range recs {
+			hashes = append(hashes, fields(r)["password"].(string))
+		}
+	})
+	return hashes
+}
+
+// TestImportUsersBadFile: every kind of bad file is refused with one line naming the record,
+// nothing is imported (not even the good records before the bad one), and no hash is shown.
+func TestImportUsersBadFile(t *testing.T) {
+	const md5Hex = "5f4dcc3b5aa765d61d8327deb882cf99"
+	edit := func(f func(recs []map[string]any)) func(t *testing.T) string {
+		return func(t *testing.T) string { return editFixture(t, f) }
+	}
+	literal := func(s string) func(t *testing.T) string {
+		return func(t *testing.T) string { return writeFile(t, s) }
+	}
+	setField := func(i int, name string, v any) func(t *testing.T) string {
+		return edit(func(recs []map[string]any) { fields(recs[i])[name] = v })
+	}
+	tests := []struct {
+		name string
+		file func(t *testing.T) string
+		want []string
+	}{
+		{"not JSON", literal(`[{"model": "auth.user", `), []string{"not JSON"}},
+		{"empty file", literal(``), []string{"not JSON"}},
+		{"not a list", literal(`{"model": "auth.user", "pk": 1}`), []string{"not a list", "object"}},
+		{"null", literal(`null`), []string{"not a list"}},
+		{"record not an object", literal(`[7]`), []string{"record [0]", "not a JSON object"}},
+		{"wrong model", edit(func(recs []map[string]any) { recs[1]["model"] = "auth.group" }),
+			[]string{`record [1] (pk 7, username "mrs.teach")`, `"auth.group"`}},
+		{"no fields", edit(func(recs []map[string]any) { delete(recs[1], "fields") }), []string{"record [1] (pk 7)", "missing fields"}},
+		{"bad pk", edit(func(recs []map[string]any) { recs[2]["pk"] = -12 }), []string{"record [2]", "alice", "pk"}},
+		{"pk not a number", edit(func(recs []map[string]any) { recs[2]["pk"] = "12" }), []string{"record [2]", "pk"}},
+		{"missing username", edit(func(recs []map[string]any) { delete(fields(recs[2]), "username") }),
+			[]string{"record [2] (pk 12)", "missing username"}},
+		{"blank username", setField(2, "username", "  "), []string{"record [2] (pk 12", "missing username"}},
+		{"duplicate username", setField(3, "username", "alice"),
+			[]string{`record [3] (pk 40, username "alice")`, "duplicate username", "record [2]"}},
+		{"duplicate pk", edit(func(recs []map[string]any) { recs[3]["pk"] = 12 }),
+			[]string{`record [3] (pk 12, username "gone")`, "duplicate pk"}},
+		{"unparseable date_joined", setField(0, "date_joined", "yesterday"), []string{`record [0] (pk 3, username "root")`, "date_joined", "yesterday"}},
+		{"unparseable last_login", setField(4, "last_login", "2024-13-45T00:00:00Z"), []string{"record [4]", "last_login"}},
+		{"missing date_joined", setField(4, "date_joined", nil), []string{"record [4]", "date_joined"}},
+		{"wrong type", setField(1, "is_active", "yes"), []string{`record [1] (pk 7, username "mrs.teach")`, "is_active", "boolean", "string"}},
+		{"missing is_active", edit(func(recs []map[string]any) { delete(fields(recs[1]), "is_active") }), []string{"record [1]", "is_active"}},
+		{"md5 hasher", setField(2, "password", "md5$seasalt$"+md5Hex), []string{"record [2]", "md5"}},
+		{"unknown algorithm", setField(2, "password", md5Hex), []string{"record [2]", "unknown algorithm"}},
+		{"scrypt hasher", setField(1, "password", "scrypt$16384$salt$8$1$abc="), []string{"record [1]", "scrypt"}},
+		{"empty hash", setField(1, "password", ""), []string{"record [1]", "empty"}},
+		{"missing password", edit(func(recs []map[string]any) { delete(fields(recs[1]), "password") }), []string{"record [1]", "password"}},
+	}
+	hashes := append(fixtureHashes(t), md5Hex)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dbPath := filepath.Join(t.TempDir(), "bad.db")
+			stdout, stderr, err := runCmd(t, nil, "", "import-users", "--database", "sqlite:"+dbPath, "--django", tt.file(t))
+			if err == nil {
+				t.Fatalf("import-users = %q, want an error", stdout)
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error = %q, want it to contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, "nothing was imported") {
+				t.Errorf("error = %q, want one line saying nothing was imported", msg)
+			}
+			wantNoHash(t, hashes, msg, stdout, stderr)
+			wantUsers(t, dbPath, 0)
+		})
+	}
+}
+
+// TestImportUsersAllOrNothing: when the store refuses one record (its pk belongs to another
+// user), the records it already accepted are rolled back with it.
+func TestImportUsersAllOrNothing(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	if _, _, err := runCmd(t, nil, "other-Pa55word\n", "createuser", "--database", "sqlite:"+dbPath, "--username", "other", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	file := editFixture(t, func(recs []map[string]any) { recs[len(recs)-1]["pk"] = 1 })
+	stdout, stderr, err := runCmd(t, nil, "", "import-users", "--database", "sqlite:"+dbPath, "--django", file)
+	if err == nil || !strings.Contains(err.Error(), "taken") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("import-users with a taken pk = %q, %v; want one line saying the id is taken", stdout, err)
+	}
+	wantNoHash(t, fixtureHashes(t), err.Error(), stdout, stderr)
+	wantUsers(t, dbPath, 1)
+}
+
+func wantNoHash(t *testing.T, hashes []string, outputs ...string) {
+	t.Helper()
+	for _, out := range outputs {
+		for _, h := range hashes {
+			if strings.Contains(out, h) {
+				t.Errorf("output %q shows a password hash", out)
+			}
+		}
+	}
+}
+
+// wantUsers checks how many users the store at dbPath holds.
+func wantUsers(t *testing.T, dbPath string, n int64) {
+	t.Helper()
+	_, total, err := mustOpen(t, dbPath).ListUsers(context.Background(), ciphemic.ListQuery{Limit: 100})
+	if err != nil || total != n {
+		t.Errorf("ListUsers total = %d, %v; want %d", total, err, n)
+	}
+}
