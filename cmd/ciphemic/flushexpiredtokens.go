@@ -9,16 +9,23 @@ import (
 )
 
 // runFlushExpiredTokens is `ciphemic flushexpiredtokens`, simplejwt's command of that name:
-// expired refresh-token rows (and expired revocations, and stale failed-login counts) are
-// deleted; run it from cron.
+// expired refresh-token rows (and expired revocations, stale failed-login counts and audit
+// events past --audit-retention) are deleted; run it from cron.
 func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
-	var ss storeSettings
+	var (
+		ss storeSettings
+		as auditSettings
+	)
 	fs := newFlagSet("flushexpiredtokens")
 	ss.register(fs)
+	as.register(fs)
 	if err := parseFlags(fs, args, e); err != nil {
 		if isHelp(err) {
 			return nil
 		}
+		return err
+	}
+	if err := as.validate(); err != nil {
 		return err
 	}
 	db, err := openStore(ctx, ss)
@@ -38,5 +45,9 @@ func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("flush login failures: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "Deleted %d stale failed-login counts.\n", n)
+	if n, err = pruneAudit(ctx, db, as.retention, now); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Deleted %d audit events older than --audit-retention.\n", n)
 	return nil
 }

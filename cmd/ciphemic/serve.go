@@ -25,6 +25,8 @@ type serveSettings struct {
 	store        storeSettings
 	tokens       tokenSettings
 	throttle     throttleSettings
+	audit        auditSettings
+	cookie       cookieSettings
 	addr         string
 	tlsCertFile  string
 	tlsKeyFile   string
@@ -45,6 +47,8 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.store.register(fs)
 	s.tokens.register(fs)
 	s.throttle.register(fs)
+	s.audit.register(fs)
+	s.cookie.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -62,6 +66,9 @@ func (s *serveSettings) validate() error {
 		return err
 	}
 	if err := s.throttle.validate(); err != nil {
+		return err
+	}
+	if err := s.audit.validate(); err != nil {
 		return err
 	}
 	if _, _, err := s.store.kind(); err != nil {
@@ -83,7 +90,10 @@ func (s *serveSettings) validate() error {
 		return invalid("trusted-proxies", "%v", err)
 	}
 	s.proxies = proxies
-	return s.validateEdge()
+	if err := s.validateEdge(); err != nil {
+		return err
+	}
+	return s.cookie.validate(s.tlsCertFile != "" || len(s.proxies) > 0, s.cors)
 }
 
 // revocationSyncInterval keeps every instance's revocation view within a second of the
@@ -137,7 +147,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("load revocations: %w", err)
 	}
 	go view.Run(ctx, db, revocationSyncInterval, log)
+	go runAuditPruner(ctx, db, s.audit.retention, auditPruneInterval, time.Now, log)
 	warnAlgorithm(log, keys, s.tokens.algorithm)
+	s.cookie.warn(log)
 	startKeyReload(ctx, newKeyReloader(keyFile, s.tokens.algorithm, keyRetention(s.tokens), tokens, log), s.keyReloadInterval)
 
 	handler := httpapi.NewServer(httpapi.Config{
@@ -150,6 +162,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		TrustedProxies:         s.proxies,
 		LoginThrottle:          s.throttle.config(),
 		CORSAllowedOrigins:     s.cors,
+		RefreshCookie:          s.cookie.config(),
 		Logger:                 log,
 	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher})
 	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, handler, log, e)

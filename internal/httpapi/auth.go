@@ -42,10 +42,10 @@ func (c credentials) check(ctx context.Context, username, pw string) (ciphemic.U
 	ok, rehash, err := c.hasher.Verify(user.PasswordHash, pw)
 	if err != nil {
 		loggerFrom(ctx).Error("unreadable password hash", "user_id", user.ID, "error", err.Error())
-		return ciphemic.User{}, "", errBadCredentials
+		return ciphemic.User{}, "", accountError{userID: user.ID}
 	}
 	if !ok || !user.IsActive {
-		return ciphemic.User{}, "", errBadCredentials
+		return ciphemic.User{}, "", accountError{userID: user.ID}
 	}
 	if !rehash {
 		return user, "", nil
@@ -56,6 +56,13 @@ func (c credentials) check(ctx context.Context, username, pw string) (ciphemic.U
 	}
 	return user, upgraded, nil
 }
+
+// accountError is errBadCredentials for an account that exists: the client gets the same
+// answer as for any other failure, while the audit trail can name the targeted account.
+type accountError struct{ userID int64 }
+
+func (e accountError) Error() string { return errBadCredentials.Error() }
+func (e accountError) Unwrap() error { return errBadCredentials }
 
 // handleTokenObtain serves POST /api/token/ and POST /login/: username and password in,
 // a token pair out, behind the login throttle (throttle.go). accessFirst orders the answer
@@ -76,6 +83,7 @@ func handleTokenObtain(creds credentials, gate *loginGate, s sessions, accessFir
 		}
 		user, upgraded, err := gate.check(r, creds, username, pw)
 		if err != nil {
+			s.audit.loginFailed(r, username, err)
 			writeError(w, r, err)
 			return
 		}
@@ -86,6 +94,11 @@ func handleTokenObtain(creds credentials, gate *loginGate, s sessions, accessFir
 		}
 		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditLoginSuccess, ActorID: user.ID, UserID: user.ID, Username: user.Username})
+		if s.cookies.enabled {
+			s.cookies.writePair(w, r, pair)
 			return
 		}
 		if accessFirst {

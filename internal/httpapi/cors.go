@@ -27,9 +27,9 @@ const (
 // host, lower-cased and without a default port, since browsers send origins that way. "*"
 // (any origin) is accepted only alone. An empty list allows no cross-origin calls.
 //
-// "*" never goes with Access-Control-Allow-Credentials: this API authenticates with
-// Bearer tokens, never cookies, so it never sends that header; a cookie mode added later
-// must send it only for listed origins and refuse to start with "*".
+// "*" never goes with Access-Control-Allow-Credentials. With Bearer tokens the header is
+// never sent; the refresh-cookie mode (csrf.go, withCookieCORS) sends it only to listed
+// origins, and serve refuses to start with that mode and "*".
 func ParseCORSOrigins(list string) ([]string, error) {
 	if strings.TrimSpace(list) == "" {
 		return nil, nil

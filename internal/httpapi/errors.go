@@ -29,6 +29,7 @@ const (
 	msgServerError      = "A server error occurred."
 	msgBodyTooLarge     = "Request body too large."
 	msgThrottled        = "Request was throttled."
+	msgCSRFFailed       = "CSRF Failed: CSRF token missing or incorrect."
 )
 
 // errNotAuthenticated: a protected route was called without (recognisable) credentials.
@@ -51,6 +52,10 @@ var errBodyTooLarge = errors.New("request body too large")
 
 // errInvalidPage: a list page that is not a number or lies past the end; DRF answers 404.
 var errInvalidPage = errors.New("invalid page")
+
+// errCSRFFailed: a request authenticated by the refresh cookie, or a login in cookie mode,
+// failed the CSRF checks (csrf.go).
+var errCSRFFailed = errors.New("CSRF check failed")
 
 // tokenError is a refresh/verify/blacklist failure: 401 {"detail", "code": "token_not_valid"}.
 type tokenError struct{ detail string }
@@ -215,6 +220,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &thr):
 		w.Header().Set("Retry-After", strconv.FormatInt(thr.seconds(), 10))
 		encode(w, r, http.StatusTooManyRequests, detailBody{thr.detail()})
+	case errors.Is(err, errCSRFFailed):
+		encode(w, r, http.StatusForbidden, detailBody{msgCSRFFailed})
 	case errors.Is(err, errInvalidPage):
 		encode(w, r, http.StatusNotFound, detailBody{"Invalid page."})
 	default:

@@ -94,6 +94,11 @@ func handlePasswordChange(users userStore, hasher *password.Hasher, s sessions) 
 			writeError(w, r, err)
 			return
 		}
+		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditPasswordChange, ActorID: user.ID, UserID: user.ID, Username: user.Username})
+		if s.cookies.enabled {
+			s.cookies.writePair(w, r, pair)
+			return
+		}
 		encode(w, r, http.StatusOK, pairBody{Refresh: pair.refresh, Access: pair.access})
 	})
 }
@@ -137,6 +142,7 @@ func handleRevokeAll(s sessions) http.Handler {
 			writeError(w, r, err)
 			return
 		}
+		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditRevokeAll, ActorID: p.UserID, UserID: p.UserID})
 		encode(w, r, http.StatusOK, emptyBody{})
 	})
 }

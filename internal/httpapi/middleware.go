@@ -13,6 +13,15 @@ import (
 
 type loggerKey struct{}
 
+type requestIDKey struct{}
+
+// requestIDFrom returns the id withRequestLog gave the request (its X-Request-Id), or ""
+// outside it; the audit trail records it beside each event.
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
 // loggerFrom returns the request's logger, which carries its request id.
 func loggerFrom(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
@@ -50,20 +59,27 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // withRequestLog gives every request an id (echoed as X-Request-Id) and a logger carrying
 // it, and logs one line per request. Only the method, path, status, size and duration are
 // logged: never headers, query strings or bodies, where tokens and passwords travel.
-func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+func withRequestLog(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
 		reqLog := log.With(slog.String("request_id", id))
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), loggerKey{}, reqLog)))
+		ctx, info := withRequestInfo(context.WithValue(r.Context(), loggerKey{}, reqLog))
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		elapsed := time.Since(start)
+		if m != nil {
+			m.observe(info.route, r.Method, rec.status, elapsed)
+		}
 		reqLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
+			slog.String("route", info.route),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", elapsed),
 			slog.String("remote", r.RemoteAddr),
 		)
 	})

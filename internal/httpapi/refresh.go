@@ -39,7 +39,7 @@ func readTokenField(r *http.Request, field string) (string, error) {
 // family is revoked.
 func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := readTokenField(r, "refresh")
+		raw, _, err := s.cookies.refreshToken(r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -64,7 +64,8 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 			writeError(w, r, err)
 			return
 		}
-		encode(w, r, http.StatusOK, body)
+		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditTokenRefresh, ActorID: claims.UserID, UserID: claims.UserID})
+		s.cookies.writeRefresh(w, r, body)
 	})
 }
 
@@ -166,10 +167,13 @@ func asTokenInvalid(err error) error {
 // revocation sync, instead of living out its five minutes.
 func handleTokenBlacklist(s sessions, authn authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := readTokenField(r, "refresh")
+		raw, fromCookie, err := s.cookies.refreshToken(r)
 		if err != nil {
 			writeError(w, r, err)
 			return
+		}
+		if fromCookie {
+			w = s.cookies.clearOnLogout(w)
 		}
 		claims, err := s.tokens.Parse(raw, token.TypeRefresh)
 		if err != nil {
@@ -190,6 +194,7 @@ func handleTokenBlacklist(s sessions, authn authenticator) http.Handler {
 				return
 			}
 		}
+		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditLogout, ActorID: claims.UserID, UserID: claims.UserID})
 		encode(w, r, http.StatusOK, emptyBody{})
 	})
 }

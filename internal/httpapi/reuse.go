@@ -133,6 +133,6 @@ func (s sessions) reportReuse(r *http.Request, rt ciphemic.RefreshToken, now tim
 		slog.String("spent_by", spentBy),
 		slog.Duration("since_spent", now.Sub(rt.BlacklistedAt)),
 	)
-	s.securityEvent(r, "refresh.reuse_detected", rt.UserID, fmt.Sprintf(
+	s.securityEvent(r, ciphemic.AuditTokenReuse, rt.UserID, fmt.Sprintf(
 		"refresh token spent by %s presented again from %s; family %s revoked", spentBy, client, rt.FamilyID))
 }

@@ -367,9 +367,14 @@ func TestReuseLogged(t *testing.T) {
 			t.Errorf("reuse warning %s = %v, want %v", k, warnings[0][k], v)
 		}
 	}
-	events := logs.records(t, "security event")
-	if len(events) != 1 || events[0]["event"] != "refresh.reuse_detected" || events[0]["user_id"] != float64(u.ID) {
-		t.Errorf("security events = %v, want one refresh.reuse_detected of user %d", events, u.ID)
+	var events []map[string]any
+	for _, e := range logs.records(t, "audit event") {
+		if e["kind"] == string(ciphemic.AuditTokenReuse) {
+			events = append(events, e)
+		}
+	}
+	if len(events) != 1 || events[0]["level"] != "WARN" || events[0]["user_id"] != float64(u.ID) {
+		t.Errorf("reuse audit events = %v, want one warning of user %d", events, u.ID)
 	}
 	for _, part := range append(strings.Split(r1, "."), strings.Split(access, ".")[2]) {
 		if strings.Contains(logs.String(), part) {

@@ -39,6 +39,7 @@ func (rt *router) handle(method, path string, guard func(http.Handler) http.Hand
 	if guard != nil {
 		h = guard(h)
 	}
+	h = labelRoute(path, h)
 	for _, p := range pathVariants(path) {
 		rt.mux.Handle(method+" "+p, h)
 	}
@@ -85,7 +86,7 @@ func (rt *router) finish() {
 			notAllowed.ServeHTTP(w, r)
 		})
 		for _, p := range pathVariants(path) {
-			rt.mux.Handle(p, h)
+			rt.mux.Handle(p, labelRoute(path, h))
 		}
 	}
 	rt.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

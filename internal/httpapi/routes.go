@@ -7,17 +7,19 @@ import (
 // addRoutes is the whole API surface (API.md). Every path is served with and without its
 // trailing slash; protected paths authenticate before anything else, as DRF does. It
 // returns the router, whose routes() the schema test holds to openapi.json.
-func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) *router {
+func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	authn := authenticator{tokens: deps.Tokens, view: deps.Revocations, now: cfg.Now, maxAge: cfg.RevocationMaxAge}
 	s := sessions{tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now,
 		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies)}
+	s.audit = newAuditor(cfg, deps.Store)
+	s.cookies = newRefreshCookies(cfg, deps.Tokens)
 	creds := credentials{users: deps.Store, hasher: deps.Passwords}
 	user := authn.require
 	rt := newRouter(mux)
 
 	gate := newLoginGate(cfg, deps.Store)
-	rt.handle("POST", "/api/token/", nil, handleTokenObtain(creds, gate, s, false))
-	rt.handle("POST", "/login/", nil, handleTokenObtain(creds, gate, s, true))
+	rt.handle("POST", "/api/token/", nil, s.cookies.guardLogin(handleTokenObtain(creds, gate, s, false)))
+	rt.handle("POST", "/login/", nil, s.cookies.guardLogin(handleTokenObtain(creds, gate, s, true)))
 	rt.handle("POST", "/api/token/refresh/", nil, handleTokenRefresh(s, cfg.RotateRefreshTokens, cfg.BlacklistAfterRotation))
 	rt.handle("POST", "/api/token/verify/", nil, handleTokenVerify(s))
 	rt.handle("POST", "/api/token/blacklist/", nil, handleTokenBlacklist(s, authn))
@@ -44,13 +46,15 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps) *router {
 	// Users are the admins' alone: the guard answers 403 before any 405, as DRF does.
 	admin := func(h http.Handler) http.Handler { return user(adminOnly(h)) }
 	rt.handle("GET", "/api/users/", admin, handleUserList(school, links))
-	rt.handle("POST", "/api/users/", admin, handleUserCreate(school, deps.Passwords))
+	rt.handle("POST", "/api/users/", admin, handleUserCreate(school, deps.Passwords, s.audit))
 	rt.handle("GET", "/api/users/{id}/", admin, handleUserGet(school))
 	rt.handle("PATCH", "/api/users/{id}/", admin, handleUserUpdate(school, deps.Passwords, s))
 	rt.handle("DELETE", "/api/users/{id}/", admin, handleUserDelete(school, s))
 	rt.handle("POST", "/api/users/{id}/revoke/", admin, handleUserRevoke(school, s))
+	rt.handle("GET", "/api/audit/", admin, handleAuditList(deps.Store, links))
 
 	rt.handle("GET", "/healthz", nil, handleHealthz())
+	rt.handle("GET", "/metrics", nil, handleMetrics(m))
 	rt.handle("GET", "/readyz", nil, handleReadyz(deps.Store, authn))
 	rt.handle("GET", "/api/schema/", nil, handleSchema())
 	rt.handle("GET", "/api/docs/", nil, handleDocs())

@@ -55,7 +55,8 @@ func servedRoutes(t *testing.T) []route {
 	t.Helper()
 	in := newInstance(t, options{})
 	rt := addRoutes(http.NewServeMux(), Config{Now: in.clock.Now},
-		Deps{Store: in.db, School: in.db, Tokens: in.tokens, Revocations: in.view, Passwords: in.hasher})
+		Deps{Store: in.db, School: in.db, Tokens: in.tokens, Revocations: in.view, Passwords: in.hasher},
+		newMetrics(in.view, in.clock.Now))
 	return rt.routes()
 }
 

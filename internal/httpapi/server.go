@@ -42,6 +42,9 @@ type Config struct {
 	// CORSAllowedOrigins are the origins whose browser pages may call the API
 	// (ParseCORSOrigins); empty means no CORS headers at all, the default.
 	CORSAllowedOrigins []string
+	// RefreshCookie is the optional browser mode of refresh tokens: an HttpOnly cookie
+	// instead of the body, with CSRF protection (cookies.go); the zero value is off.
+	RefreshCookie RefreshCookie
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the access log and internal errors; nil means slog.Default().
@@ -79,6 +82,8 @@ type Store interface {
 	refreshTokenStore
 	revocationStore
 	loginFailureStore
+	auditRecorder
+	auditStore
 	Ping(ctx context.Context) error
 }
 
@@ -112,12 +117,14 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	mux := http.NewServeMux()
-	addRoutes(mux, cfg, deps)
+	m := newMetrics(deps.Revocations, cfg.Now)
+	addRoutes(mux, cfg, deps, m)
 	var h http.Handler = mux
 	h = withBodyLimit(cfg.MaxBodyBytes, h)
 	h = withCORS(cfg.CORSAllowedOrigins, h)
+	h = withCookieCORS(cfg.RefreshCookie, h)
 	h = withSecurityHeaders(cfg.HSTS, h)
 	h = withRecover(h)
-	h = withRequestLog(cfg.Logger, h)
+	h = withRequestLog(cfg.Logger, m, h)
 	return h
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -22,6 +21,10 @@ type sessions struct {
 	reuseGrace time.Duration
 	// proxies name the client address in security logs.
 	proxies trustedProxies
+	// audit records the audit trail (audit.go).
+	audit auditor
+	// cookies is the browser mode of refresh tokens (cookies.go); off when zero.
+	cookies refreshCookies
 }
 
 // tokenPair is a freshly issued access and refresh token.
@@ -87,12 +90,11 @@ func (s sessions) revokeFamily(ctx context.Context, familyID string, userID int6
 	return nil
 }
 
-// securityEvent reports a security-relevant event about userID: event is a dotted name
-// ("refresh.reuse_detected"), detail a short explanation that never holds a secret. For
-// now it only logs; the audit trail is meant to persist it here.
-func (s sessions) securityEvent(r *http.Request, event string, userID int64, detail string) {
-	loggerFrom(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "security event",
-		slog.String("event", event), slog.Int64("user_id", userID), slog.String("detail", detail))
+// securityEvent records a security-relevant event of kind about userID in the audit
+// trail, which also logs it (audit.go); detail is a short explanation that never holds a
+// secret.
+func (s sessions) securityEvent(r *http.Request, kind ciphemic.AuditKind, userID int64, detail string) {
+	s.audit.record(r, ciphemic.AuditEvent{Kind: kind, UserID: userID, Detail: detail})
 }
 
 // revokeAccessToken ends one access token everywhere.

@@ -143,7 +143,7 @@ func handleUserGet(users userAdminStore) http.Handler {
 
 // handleUserCreate serves POST /api/users/ (admins): the password is validated as Django
 // does and stored only as an argon2id hash.
-func handleUserCreate(users userAdminStore, hasher *password.Hasher) http.Handler {
+func handleUserCreate(users userAdminStore, hasher *password.Hasher, audit auditor) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		body, err := decodeBody(r, true)
 		if err != nil {
@@ -162,6 +162,7 @@ func handleUserCreate(users userAdminStore, hasher *password.Hasher) http.Handle
 		if err != nil {
 			return err
 		}
+		audit.record(r, adminEvent(r, ciphemic.AuditUserCreate, created, ""))
 		encode(w, r, http.StatusCreated, newUserBody(created))
 		return nil
 	})
@@ -199,6 +200,7 @@ func handleUserUpdate(users userAdminStore, hasher *password.Hasher, s sessions)
 		if err != nil {
 			return err
 		}
+		s.audit.record(r, adminEvent(r, ciphemic.AuditUserUpdate, updated, changedFields(in, before, updated, revoke)))
 		encode(w, r, http.StatusOK, newUserBody(updated))
 		return nil
 	})
@@ -259,23 +261,21 @@ func applyUserRevocation(s sessions, userID int64, at, until time.Time) {
 // and refresh tokens go, and their access tokens stop everywhere.
 func handleUserDelete(users userAdminStore, s sessions) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := principalFrom(r)
+		// The user is read first so that the audit trail names whom the row was.
+		p, u, err := adminTarget(r, users)
 		if err != nil {
 			return err
 		}
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		if id == p.UserID {
+		if u.ID == p.UserID {
 			return errSelfLockout
 		}
 		at := s.now()
 		until := s.revocationUntil(at)
-		if err := users.DeleteUser(r.Context(), id, at, until); err != nil {
+		if err := users.DeleteUser(r.Context(), u.ID, at, until); err != nil {
 			return err
 		}
-		applyUserRevocation(s, id, at, until)
+		applyUserRevocation(s, u.ID, at, until)
+		s.audit.record(r, adminEvent(r, ciphemic.AuditUserDelete, u, ""))
 		noContent(w)
 		return nil
 	})
@@ -292,6 +292,7 @@ func handleUserRevoke(users userAdminStore, s sessions) http.Handler {
 		if err := s.revokeUser(r.Context(), u.ID, s.now()); err != nil {
 			return err
 		}
+		s.audit.record(r, adminEvent(r, ciphemic.AuditUserRevoke, u, ""))
 		encode(w, r, http.StatusOK, emptyBody{})
 		return nil
 	})

@@ -92,6 +92,12 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"LiveRefreshToken", testLiveRefreshToken},
 		{"RevokeFamily", testRevokeFamily},
 		{"ReuseRace", testReuseRace},
+		// Audit trail (issue 4).
+		{"RecordAuditEvent", testRecordAuditEvent},
+		{"AuditUsername", testAuditUsername},
+		{"AuditOutlivesUser", testAuditOutlivesUser},
+		{"ListAuditEvents", testListAuditEvents},
+		{"PruneAuditEvents", testPruneAuditEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
