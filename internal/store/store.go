@@ -59,6 +59,7 @@ type DB struct {
 	read, write *sql.DB
 	dialect     Dialect
 	now         atomic.Pointer[func() time.Time]
+	stmts       stmtCache
 }
 
 // Option configures a DB.
@@ -105,6 +106,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

@@ -83,7 +83,7 @@ func normalizeUser(u ciphemic.User) ciphemic.User {
 
 // User returns the user with the given id, or CodeNotFound.
 func (db *DB) User(ctx context.Context, id int64) (ciphemic.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx,
+	u, err := scanUser(db.queryRowRead(ctx,
 		`SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return ciphemic.User{}, db.fail("user", err)
@@ -94,7 +94,7 @@ func (db *DB) User(ctx context.Context, id int64) (ciphemic.User, error) {
 // UserByUsername returns the user whose username is exactly username (case-sensitive,
 // as Django's default), or CodeNotFound.
 func (db *DB) UserByUsername(ctx context.Context, username string) (ciphemic.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx,
+	u, err := scanUser(db.queryRowRead(ctx,
 		`SELECT `+userColumns+` FROM users WHERE username = $1`, username))
 	if err != nil {
 		return ciphemic.User{}, db.fail("user by username", err)
