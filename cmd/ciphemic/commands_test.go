@@ -24,12 +24,7 @@ func runCmd(t *testing.T, env map[string]string, stdin string, args ...string) (
 // from its CIPHEMIC_* variable.
 func TestBadSettings(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
-	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want string
-	}{
+	checkBadSettings(t, db, []badSetting{
 		{"algorithm", nil, []string{"--algorithm", "HS1"}, "--algorithm"},
 		{"algorithm env", map[string]string{"CIPHEMIC_ALGORITHM": "none"}, nil, "--algorithm"},
 		{"lifetime", nil, []string{"--access-token-lifetime", "-5m"}, "--access-token-lifetime"},
@@ -45,16 +40,29 @@ func TestBadSettings(t *testing.T) {
 		{"short secret", nil, []string{"--signing-key-file", writeFile(t, "short")}, "--signing-key-file"},
 		{"missing key file", nil, []string{"--signing-key-file", "/nonexistent/key"}, "--signing-key-file"},
 		{"unknown flag", nil, []string{"--nope"}, "nope"},
-	}
+	})
+}
+
+// badSetting is a serve command line (flags and environment) that must not start.
+type badSetting struct {
+	name string
+	env  map[string]string
+	args []string
+	want string // what the one-line error must name
+}
+
+// checkBadSettings runs serve on database db with each case and checks that it stops
+// before listening, with one line naming the setting.
+func checkBadSettings(t *testing.T, db string, tests []badSetting) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"serve", "--database", db, "--addr", "127.0.0.1:0"}, tt.args...)
 			stdout, _, err := runCmd(t, tt.env, "", args...)
 			if err == nil {
-				t.Fatalf("serve %v started, want a settings error", tt.args)
+				t.Fatalf("serve %v %v started, want a settings error", tt.args, tt.env)
 			}
-			msg := err.Error()
-			if !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
+			if msg := err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
 				t.Errorf("error = %q, want one line naming %s", msg, tt.want)
 			}
 			if strings.Contains(stdout, "Listening") {

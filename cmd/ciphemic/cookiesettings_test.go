@@ -15,12 +15,7 @@ import (
 // one line naming the setting.
 func TestRefreshCookieBadSettings(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
-	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want string
-	}{
+	checkBadSettings(t, db, []badSetting{
 		{"no TLS", nil, []string{"--refresh-cookie"}, "--refresh-cookie:"},
 		{"no TLS, env", map[string]string{"CIPHEMIC_REFRESH_COOKIE": "true"}, nil, "--refresh-cookie:"},
 		{"CORS star", nil, []string{"--refresh-cookie", "--refresh-cookie-insecure-dev", "--cors-allowed-origins", "*"}, "--refresh-cookie:"},
@@ -30,19 +25,7 @@ func TestRefreshCookieBadSettings(t *testing.T) {
 		{"__Host- below /", nil, []string{"--refresh-cookie-name", "__Host-rt"}, "--refresh-cookie-name"},
 		{"relative path", nil, []string{"--refresh-cookie-path", "api/token/"}, "--refresh-cookie-path"},
 		{"path with ;", nil, []string{"--refresh-cookie-path", "/api;x"}, "--refresh-cookie-path"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"serve", "--database", db, "--addr", "127.0.0.1:0"}, tt.args...)
-			stdout, _, err := runCmd(t, tt.env, "", args...)
-			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("serve %v %v = %v, want one line naming %s", tt.args, tt.env, err, tt.want)
-			}
-			if strings.Contains(stdout, "Listening") {
-				t.Error("serve listened despite a bad setting")
-			}
-		})
-	}
+	})
 }
 
 // TestRefreshCookieSettings: the mode is off by default; on, it starts with TLS, behind a

@@ -14,12 +14,7 @@ import (
 // naming it.
 func TestLoginThrottleBadSettings(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
-	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want string
-	}{
+	checkBadSettings(t, db, []badSetting{
 		{"free failures", nil, []string{"--login-throttle-free-failures", "0"}, "--login-throttle-free-failures"},
 		{"max delay zero", nil, []string{"--login-throttle-max-delay", "0s"}, "--login-throttle-max-delay"},
 		{"max delay long", nil, []string{"--login-throttle-max-delay", "240h"}, "--login-throttle-max-delay"},
@@ -27,22 +22,7 @@ func TestLoginThrottleBadSettings(t *testing.T) {
 		{"per address", nil, []string{"--login-throttle-per-address", "-3"}, "--login-throttle-per-address"},
 		{"window", nil, []string{"--login-throttle-address-window", "0s"}, "--login-throttle-address-window"},
 		{"bool env", map[string]string{"CIPHEMIC_LOGIN_THROTTLE": "sometimes"}, nil, "CIPHEMIC_LOGIN_THROTTLE"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"serve", "--database", db, "--addr", "127.0.0.1:0"}, tt.args...)
-			stdout, _, err := runCmd(t, tt.env, "", args...)
-			if err == nil {
-				t.Fatalf("serve %v started, want a settings error", tt.args)
-			}
-			if msg := err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
-				t.Errorf("error = %q, want one line naming %s", msg, tt.want)
-			}
-			if strings.Contains(stdout, "Listening") {
-				t.Errorf("serve listened despite a bad setting")
-			}
-		})
-	}
+	})
 }
 
 // TestLoginThrottleSettings: the throttle is on by default with the safe limits, and is
