@@ -30,10 +30,10 @@ func (s *cookieSettings) register(fs *flag.FlagSet) {
 // TLS: its own, or a reverse proxy's in --trusted-proxies. cors is the parsed
 // --cors-allowed-origins.
 func (s *cookieSettings) validate(https bool, cors []string) error {
-	if err := (&http.Cookie{Name: s.name, Value: "x"}).Valid(); err != nil || s.name == httpapi.CSRFCookieName {
+	if err := (&http.Cookie{Name: s.name, Value: "x"}).Valid(); err != nil || s.name == httpapi.CSRFCookieName { // #nosec G124 -- only validates the name; never sent
 		return invalid("refresh-cookie-name", "%q is not a cookie name of its own (letters, digits and !#$%%&'*+-.^_`|~, not %s)", s.name, httpapi.CSRFCookieName)
 	}
-	if err := (&http.Cookie{Name: "x", Value: "x", Path: s.path}).Valid(); err != nil || !strings.HasPrefix(s.path, "/") {
+	if err := (&http.Cookie{Name: "x", Value: "x", Path: s.path}).Valid(); err != nil || !strings.HasPrefix(s.path, "/") { // #nosec G124 -- only validates the path; never sent
 		return invalid("refresh-cookie-path", "%q is not a URL path like /api/token/", s.path)
 	}
 	if strings.HasPrefix(strings.ToLower(s.name), "__host-") && s.path != "/" {

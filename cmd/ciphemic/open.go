@@ -32,7 +32,7 @@ func openStore(ctx context.Context, s storeSettings) (*store.DB, error) {
 		return nil, fmt.Errorf("open %s store: %w", kind, err)
 	}
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the migration's error is the one to report
 		return nil, fmt.Errorf("migrate %s store: %w", kind, err)
 	}
 	return db, nil

@@ -193,7 +193,7 @@ func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *t
 	if redirectAddr != "" {
 		stopRedirect, err := startRedirect(redirectAddr, ln.Addr(), tlsConfig, log, e)
 		if err != nil {
-			ln.Close()
+			_ = ln.Close() // the redirect listener's error is the one to report
 			return err
 		}
 		defer stopRedirect()

@@ -16,7 +16,7 @@ const (
 	AuditLoginFailure   AuditKind = "login.failure"
 	AuditLoginThrottled AuditKind = "login.throttled"
 	AuditTokenRefresh   AuditKind = "token.refresh"
-	AuditTokenReuse     AuditKind = "token.reuse_detected"
+	AuditTokenReuse     AuditKind = "token.reuse_detected" // #nosec G101 -- an event name, not a credential
 	AuditLogout         AuditKind = "logout"
 	AuditRevokeAll      AuditKind = "revoke_all"
 	AuditPasswordChange AuditKind = "password.change"

@@ -136,6 +136,7 @@ func (c refreshCookies) setCookies(w http.ResponseWriter, refresh, csrf string, 
 		Name: c.name, Value: refresh, Path: c.path, MaxAge: maxAge,
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
 	})
+	// #nosec G124 -- not HttpOnly by design: the page reads the double-submit token (csrf.go)
 	http.SetCookie(w, &http.Cookie{
 		Name: CSRFCookieName, Value: csrf, Path: "/", MaxAge: maxAge,
 		Secure: true, SameSite: http.SameSiteStrictMode,

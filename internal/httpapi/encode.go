@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // encode writes v as compact JSON with status. Encoding our own response types cannot
@@ -25,7 +26,7 @@ func encode(w http.ResponseWriter, r *http.Request, status int, v any) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+		_, _ = w.Write(body) // #nosec G705 -- JSON we marshalled, sent as application/json with nosniff
 	}
 }
 
@@ -81,6 +82,9 @@ func decodeJSON(r *http.Request) (formBody, error) {
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return formBody{}, nil
+	}
+	if !utf8.Valid(raw) {
+		return nil, detailError{http.StatusBadRequest, "JSON parse error - invalid UTF-8"}
 	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -138,7 +142,7 @@ func jsonTypeName(v any) string {
 func decodeForm(r *http.Request, mediaType string) (formBody, error) {
 	var err error
 	if mediaType == "multipart/form-data" {
-		err = r.ParseMultipartForm(maxMultipartMemory)
+		err = r.ParseMultipartForm(maxMultipartMemory) // #nosec G120 -- withBodyLimit caps the body (MaxBytesReader), Go caps the parts
 	} else {
 		err = r.ParseForm()
 	}
@@ -194,6 +198,10 @@ func (b formBody) stringField(errs *fieldErrors, name string, trim bool) string 
 	}
 	if trim {
 		s = strings.TrimSpace(s)
+	}
+	if strings.ContainsRune(s, 0) {
+		errs.add(name, "Null characters are not allowed.")
+		return ""
 	}
 	if s == "" {
 		errs.add(name, "This field may not be blank.")

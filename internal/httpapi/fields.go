@@ -67,6 +67,10 @@ func (b formBody) char(errs *fieldErrors, name string, rule charRule) (string, b
 	if !rule.keepSpace {
 		s = strings.TrimSpace(s)
 	}
+	if strings.ContainsRune(s, 0) {
+		errs.add(name, "Null characters are not allowed.")
+		return "", false
+	}
 	switch {
 	case s == "" && !rule.allowBlank:
 		errs.add(name, msgBlank)

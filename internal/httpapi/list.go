@@ -48,6 +48,9 @@ func parseList(r *http.Request, ordering []string) (listRequest, error) {
 	if err != nil {
 		return listRequest{}, err
 	}
+	if strings.ContainsRune(values.get("search"), 0) {
+		return listRequest{}, ciphemic.Errorf(ciphemic.CodeInvalid, "Null characters are not allowed.")
+	}
 	return listRequest{
 		page: page,
 		size: parsePageSize(values.get("page_size")),

@@ -40,7 +40,7 @@ func (a *argon2Hash) encode() string {
 }
 
 func deriveArgon2(a *argon2Hash, password []byte) []byte {
-	keyLen := uint32(len(a.key))
+	keyLen := uint32(len(a.key)) // #nosec G115 -- ≤ maxSaltKeyLen bytes: parseArgon2 and checkParams bound it
 	if a.variant == argon2i {
 		return argon2.Key(password, a.salt, a.time, a.memory, a.threads, keyLen)
 	}
@@ -134,7 +134,7 @@ func (a *argon2Hash) parseCosts(s string) error {
 	if !ok6 || !ok7 || !ok8 {
 		return malformed("argon2", "parameters")
 	}
-	a.memory, a.time, a.threads = uint32(memory), uint32(time), uint8(threads)
+	a.memory, a.time, a.threads = uint32(memory), uint32(time), uint8(threads) // #nosec G115 -- parseDecimal bounded each to its type above
 	return nil
 }
 

@@ -99,7 +99,7 @@ func newHasher(p Params, l limits) *Hasher {
 }
 
 func checkParams(p Params, l limits) error {
-	if p.SaltLen > uint32(l.maxSaltKeyLen) || p.KeyLen > uint32(l.maxSaltKeyLen) {
+	if p.SaltLen > uint32(l.maxSaltKeyLen) || p.KeyLen > uint32(l.maxSaltKeyLen) { // #nosec G115 -- maxSaltKeyLen is a small constant of this package
 		return errors.New("password: invalid params: salt or key too long")
 	}
 	a := argon2Hash{

@@ -46,7 +46,7 @@ func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, stmt := range c.stmts {
-		stmt.Close()
+		_ = stmt.Close() // closing the pool after closes whatever is left
 	}
 	c.stmts = nil
 }

@@ -42,7 +42,7 @@ func jtiTime(jti string) (t time.Time, ok bool) {
 	if _, err := hex.Decode(ms[2:], []byte(jti[:12])); err != nil {
 		return time.Time{}, false
 	}
-	return time.UnixMilli(int64(binary.BigEndian.Uint64(ms[:]))), true
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(ms[:]))), true // #nosec G115 -- 48 bits: the top two bytes of ms are zero
 }
 
 func isLowerHex(s string) bool {

@@ -245,7 +245,11 @@ func TestRunSyncsUntilCancelled(t *testing.T) {
 	src.mu.Lock()
 	src.err = nil
 	src.mu.Unlock()
-	<-src.calls
+	// A call already under way may still have read the old error: keep letting syncs run
+	// until one has succeeded (each receive lets the next one start).
+	for !v.LastSync().Equal(t0) {
+		<-src.calls
+	}
 	cancel()
 	go func() {
 		for range src.calls { // let a Sync in flight finish

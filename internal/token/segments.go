@@ -20,6 +20,9 @@ const segmentBuf = 512
 // fields case-insensitively) while other parsers may keep the first; refusing duplicates
 // means every reader sees the same claims.
 func checkSegments(raw string) error {
+	if strings.ContainsAny(raw, "\r\n") {
+		return reason("line break in a segment")
+	}
 	header, rest, ok := strings.Cut(raw, ".")
 	payload, sig, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 || strings.Contains(sig, ".") {

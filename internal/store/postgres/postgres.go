@@ -44,7 +44,7 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*store.DB, err
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the ping's error is the one to report
 		return nil, fmt.Errorf("postgres: ping: %w", err)
 	}
 	return store.New(db, db, dialect(), opts...), nil

@@ -42,7 +42,7 @@ func openTest(t *testing.T) (*store.DB, string) {
 	admin := mustReach(ctx, t, dsn)
 	schema := "ciphemic_test_" + randomHex(t)
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
+		_ = admin.Close() // the failure to report is the schema's
 		t.Fatalf("create schema %s: %v", schema, err)
 	}
 	t.Cleanup(func() {
@@ -56,7 +56,11 @@ func openTest(t *testing.T) (*store.DB, string) {
 	if err != nil {
 		t.Fatalf("postgres.Open: %v", err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close the test store: %v", err)
+		}
+	})
 	return db, dsn
 }
 
@@ -75,7 +79,7 @@ func mustReach(ctx context.Context, t *testing.T, dsn string) *sql.DB {
 	if err == nil {
 		return admin
 	}
-	admin.Close()
+	_ = admin.Close() // the failure to report is the ping's
 	// Name the server without the DSN, which may hold a password.
 	msg := "PostgreSQL at %s:%d (database %q) is unreachable: %v; set CIPHEMIC_TEST_POSTGRES_URL to test against PostgreSQL"
 	if os.Getenv("CIPHEMIC_REQUIRE_POSTGRES") == "1" {
