@@ -52,7 +52,7 @@ func (h *Hasher) verifyArgon2(rest, password string) (ok, needsRehash bool, err 
 	if err != nil {
 		return false, false, err
 	}
-	got := h.kdf(a, []byte(password))
+	got := h.derive(a, []byte(password))
 	ok = subtle.ConstantTimeCompare(got, a.key) == 1
 	return ok, ok && !h.current(a), nil
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 )
 
@@ -74,6 +75,24 @@ type Hasher struct {
 	dummy string
 	// kdf computes argon2; tests replace it to see which parameters were used.
 	kdf func(a *argon2Hash, password []byte) []byte
+	// slots bounds the argon2 computations running at once. Each holds its memory cost
+	// (19 MiB by default) for tens of milliseconds, so a flood of logins from many
+	// addresses would otherwise grow memory without limit; past the bound, logins wait.
+	slots chan struct{}
+}
+
+// maxConcurrentHashes is how many argon2 computations may run at once: a few per CPU keeps
+// every core busy while bounding memory (with the default parameters, at most
+// 4 × GOMAXPROCS × 19 MiB).
+func maxConcurrentHashes() int {
+	return 4 * runtime.GOMAXPROCS(0)
+}
+
+// derive runs the argon2 computation of a within the bound on concurrent computations.
+func (h *Hasher) derive(a *argon2Hash, password []byte) []byte {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	return h.kdf(a, password)
 }
 
 // NewHasher returns a Hasher that makes new hashes with p. It computes one hash to prepare
@@ -89,7 +108,7 @@ func newHasher(p Params, l limits) *Hasher {
 	if err := checkParams(p, l); err != nil {
 		panic(err)
 	}
-	h := &Hasher{params: p, limits: l, kdf: deriveArgon2}
+	h := &Hasher{params: p, limits: l, kdf: deriveArgon2, slots: make(chan struct{}, maxConcurrentHashes())}
 	dummy, err := h.Hash(rand.Text())
 	if err != nil {
 		panic(err)
@@ -126,7 +145,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 		memory: h.params.Memory, time: h.params.Time, threads: h.params.Threads,
 		salt: salt, key: make([]byte, h.params.KeyLen),
 	}
-	a.key = h.kdf(a, []byte(password))
+	a.key = h.derive(a, []byte(password))
 	return a.encode(), nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // cheapParams keep most tests fast; DefaultParams appear only where a test is about them.
@@ -197,4 +199,36 @@ func TestHasherConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestConcurrentHashesBounded: however many logins arrive at once, at most
+// maxConcurrentHashes argon2 computations run together, so memory stays bounded.
+func TestConcurrentHashesBounded(t *testing.T) {
+	h := NewHasher(cheapParams)
+	var running, peak atomic.Int32
+	inner := h.kdf
+	h.kdf = func(a *argon2Hash, password []byte) []byte {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+		defer running.Add(-1)
+		return inner(a, password)
+	}
+	hash, err := h.Hash("password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 10 * maxConcurrentHashes() {
+		wg.Go(func() { h.Verify(hash, "wrong") })
+	}
+	wg.Wait()
+	if got, limit := int(peak.Load()), maxConcurrentHashes(); got > limit || got < 2 {
+		t.Errorf("peak concurrent argon2 computations = %d, want 2..%d", got, limit)
+	}
 }
