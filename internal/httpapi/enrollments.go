@@ -75,6 +75,24 @@ func visibleEnrollment(ctx context.Context, st enrollmentStore, p ciphemic.Princ
 	return e, nil
 }
 
+// enrollmentFromPath loads the enrollment the path names, for a caller holding one of roles
+// (any role when none are given) who may see it: 403, then 400 for a bad id, then 404, in
+// DRF's order of checks.
+func enrollmentFromPath(r *http.Request, st enrollmentStore, roles ...ciphemic.Role) (ciphemic.Enrollment, error) {
+	p, err := principalFrom(r)
+	if err == nil && len(roles) > 0 {
+		p, err = requireRole(r, roles...)
+	}
+	if err != nil {
+		return ciphemic.Enrollment{}, err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return ciphemic.Enrollment{}, err
+	}
+	return visibleEnrollment(r.Context(), st, p, id)
+}
+
 // errNotFound is DRF's 404 for an object outside the caller's queryset.
 var errNotFound = ciphemic.Errorf(ciphemic.CodeNotFound, "Not found.")
 
@@ -120,15 +138,7 @@ func courseFilter(r *http.Request) (int64, error) {
 // handleEnrollmentGet serves GET /api/school/enrollments/{id}/.
 func handleEnrollmentGet(st enrollmentStore) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := principalFrom(r)
-		if err != nil {
-			return err
-		}
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		e, err := visibleEnrollment(r.Context(), st, p, id)
+		e, err := enrollmentFromPath(r, st)
 		if err != nil {
 			return err
 		}
@@ -198,15 +208,7 @@ func readEnrollment(ctx context.Context, st enrollmentStore, p ciphemic.Principa
 // writable, by the course's teacher or an admin.
 func handleEnrollmentGrade(st enrollmentStore) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := requireRole(r, ciphemic.RoleAdmin, ciphemic.RoleTeacher)
-		if err != nil {
-			return err
-		}
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		e, err := visibleEnrollment(r.Context(), st, p, id)
+		e, err := enrollmentFromPath(r, st, ciphemic.RoleAdmin, ciphemic.RoleTeacher)
 		if err != nil {
 			return err
 		}
@@ -220,7 +222,7 @@ func handleEnrollmentGrade(st enrollmentStore) http.Handler {
 			return err
 		}
 		if sent {
-			if e, err = st.SetGrade(r.Context(), id, grade); err != nil {
+			if e, err = st.SetGrade(r.Context(), e.ID, grade); err != nil {
 				return err
 			}
 		}
@@ -233,18 +235,11 @@ func handleEnrollmentGrade(st enrollmentStore) http.Handler {
 // from own enrollments, an admin removes any; teachers may not.
 func handleEnrollmentDelete(st enrollmentStore) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := requireRole(r, ciphemic.RoleAdmin, ciphemic.RoleStudent)
+		e, err := enrollmentFromPath(r, st, ciphemic.RoleAdmin, ciphemic.RoleStudent)
 		if err != nil {
 			return err
 		}
-		id, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		if _, err := visibleEnrollment(r.Context(), st, p, id); err != nil {
-			return err
-		}
-		if err := st.DeleteEnrollment(r.Context(), id); err != nil {
+		if err := st.DeleteEnrollment(r.Context(), e.ID); err != nil {
 			return err
 		}
 		noContent(w)
