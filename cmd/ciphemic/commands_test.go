@@ -177,3 +177,20 @@ func TestServePostgres(t *testing.T) {
 		t.Errorf("GET /api/me/ on PostgreSQL = %d, want 200", status)
 	}
 }
+
+// TestSubcommandHelp: -h prints a subcommand's flags and succeeds without doing anything.
+func TestSubcommandHelp(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"serve", "-h"}, {"migrate", "-h"}, {"createuser", "-h"}, {"flushexpiredtokens", "-h"},
+		{"import-users", "-h"}, {"keys", "generate", "-h"}, {"keys", "rotate", "-h"},
+	} {
+		stdout, _, err := runCmd(t, map[string]string{"CIPHEMIC_DATABASE": "sqlite:" + filepath.Join(dir, "h.db")}, "", args...)
+		if err != nil || !strings.Contains(stdout, "-") {
+			t.Errorf("%v = %q, %v; want the flags and no error", args, stdout, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("-h created %d files, want none", len(entries))
+	}
+}

@@ -36,9 +36,6 @@ func runCreateUser(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&s.role, "role", "student", "admin, teacher or student")
 	fs.BoolVar(&s.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	if err := parseFlags(fs, args, e); err != nil {
-		if isHelp(err) {
-			return nil
-		}
 		return err
 	}
 	user, err := s.user()

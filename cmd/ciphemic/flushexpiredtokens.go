@@ -20,9 +20,6 @@ func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
 	ss.register(fs)
 	as.register(fs)
 	if err := parseFlags(fs, args, e); err != nil {
-		if isHelp(err) {
-			return nil
-		}
 		return err
 	}
 	if err := as.validate(); err != nil {

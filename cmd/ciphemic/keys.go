@@ -26,9 +26,6 @@ func runKeysGenerate(args []string, e env) error {
 	fs.StringVar(&alg, "algorithm", "HS256", "HS256, HS384, HS512, RS256, ES256 or EdDSA")
 	fs.StringVar(&out, "out", "", "file to write (must not exist)")
 	if err := parseFlags(fs, args, e); err != nil {
-		if isHelp(err) {
-			return nil
-		}
 		return err
 	}
 	if !token.ValidAlgorithm(alg) {

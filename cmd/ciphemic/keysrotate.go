@@ -20,9 +20,6 @@ func runKeysRotate(args []string, e env) error {
 	fs.DurationVar(&ts.refreshLifetime, "refresh-token-lifetime", 24*time.Hour, "refresh token lifetime of the servers: previous keys retired longer ago (plus leeway) are pruned")
 	fs.DurationVar(&ts.leeway, "leeway", 0, "leeway of the servers")
 	if err := parseFlags(fs, args, e); err != nil {
-		if isHelp(err) {
-			return nil
-		}
 		return err
 	}
 	switch {

@@ -11,9 +11,6 @@ func runMigrate(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("migrate")
 	ss.register(fs)
 	if err := parseFlags(fs, args, e); err != nil {
-		if isHelp(err) {
-			return nil
-		}
 		return err
 	}
 	db, err := openStore(ctx, ss)

@@ -59,7 +59,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	for _, c := range commands() {
 		if c.name == args[1] {
-			return c.run(ctx, args[2:], e)
+			// -h printed the flags; asking for help is not a failure.
+			if err := c.run(ctx, args[2:], e); !isHelp(err) {
+				return err
+			}
+			return nil
 		}
 	}
 	return usagef("unknown command %q (try 'ciphemic help')", args[1])

@@ -107,9 +107,6 @@ const revocationMaxAge = 10 * time.Second
 func runServe(ctx context.Context, args []string, e env) error {
 	var s serveSettings
 	if err := parseFlags(s.flags(), args, e); err != nil {
-		if isHelp(err) {
-			return nil
-		}
 		return err
 	}
 	if err := s.validate(); err != nil {
