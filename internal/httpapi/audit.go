@@ -51,14 +51,35 @@ func newAuditor(cfg Config, store auditRecorder) auditor {
 // still recorded) and bounded by auditWriteTimeout.
 func (a auditor) record(r *http.Request, e ciphemic.AuditEvent) {
 	ctx := r.Context()
+	e = a.complete(r, e)
+	a.log(r, e)
+	if a.store == nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	defer cancel()
+	if err := a.store.RecordAuditEvent(wctx, e); err != nil {
+		loggerFrom(ctx).LogAttrs(ctx, slog.LevelError, "audit event not stored",
+			slog.String("kind", string(e.Kind)), slog.String("error", err.Error()))
+	}
+}
+
+// complete fills in the time, the client address and the request id of r. An event
+// that a store method writes in the transaction of its change (a refresh's rotation) is
+// completed here, handed to the store, and logged once the change has committed.
+func (a auditor) complete(r *http.Request, e ciphemic.AuditEvent) ciphemic.AuditEvent {
 	e.At = a.now()
 	if ip := a.proxies.clientIP(r); ip.IsValid() {
 		e.ClientIP = ip.String()
 	}
-	e.RequestID = requestIDFrom(ctx)
-	e = e.Sanitized()
-	log := loggerFrom(ctx)
-	log.LogAttrs(ctx, auditLevel(e.Kind), "audit event",
+	e.RequestID = requestIDFrom(r.Context())
+	return e.Sanitized()
+}
+
+// log writes the log line of the completed event e.
+func (a auditor) log(r *http.Request, e ciphemic.AuditEvent) {
+	ctx := r.Context()
+	loggerFrom(ctx).LogAttrs(ctx, auditLevel(e.Kind), "audit event",
 		slog.String("kind", string(e.Kind)),
 		slog.String("outcome", e.Kind.Outcome()),
 		slog.Int64("user_id", e.UserID),
@@ -67,15 +88,6 @@ func (a auditor) record(r *http.Request, e ciphemic.AuditEvent) {
 		slog.String("client", e.ClientIP),
 		slog.String("detail", e.Detail),
 	)
-	if a.store == nil {
-		return
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
-	defer cancel()
-	if err := a.store.RecordAuditEvent(wctx, e); err != nil {
-		log.LogAttrs(ctx, slog.LevelError, "audit event not stored",
-			slog.String("kind", string(e.Kind)), slog.String("error", err.Error()))
-	}
 }
 
 // auditLevel is the log level of an event of kind: warn for the attacks it records.

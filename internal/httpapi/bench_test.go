@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -80,4 +82,30 @@ func BenchmarkHandlerMe(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { run(b, bare, "/api/me/", "") })
 	b.Run("me", func(b *testing.B) { run(b, h, "/api/me/", access) })
 	b.Run("healthz", func(b *testing.B) { run(b, h, "/healthz", "") })
+}
+
+// BenchmarkHandlerRefresh is one refresh chain in-process: each refresh presents the
+// token the previous one returned, as a client does, so every iteration is a real
+// rotation (one write transaction, two signatures, one audit event).
+func BenchmarkHandlerRefresh(b *testing.B) {
+	in := newInstance(b, options{})
+	in.mustCreateUser(b, "testuser", "password", ciphemic.RoleStudent)
+	_, refresh := in.login(b, "testuser", "password")
+	h := in.srv.Config.Handler
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/api/token/refresh/",
+			strings.NewReader(`{"refresh":"`+refresh+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		var pair struct{ Refresh string }
+		if err := json.Unmarshal(w.Body.Bytes(), &pair); err != nil {
+			b.Fatal(err)
+		}
+		refresh = pair.Refresh
+	}
 }

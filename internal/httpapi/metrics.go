@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,24 +17,11 @@ import (
 // paths cannot create a label value per path.
 const routeUnmatched = "unmatched"
 
-// requestInfo is filled in while a request is served: the route that took it, known only
-// inside the mux, is read by the access log and the metrics outside it.
-type requestInfo struct {
-	route string
-}
-
-type requestInfoKey struct{}
-
-func withRequestInfo(ctx context.Context) (context.Context, *requestInfo) {
-	info := &requestInfo{route: routeUnmatched}
-	return context.WithValue(ctx, requestInfoKey{}, info), info
-}
-
 // labelRoute records which route (its path pattern, as routes.go names it) serves r.
 func labelRoute(path string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-			info.route = path
+		if st := stateFrom(r.Context()); st != nil {
+			st.route = path
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -46,6 +33,19 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// series caches the children of requests and duration by their labels: looking them
+	// up in the vectors hashes the label values and formats the status on every request.
+	series sync.Map // seriesKey → *seriesPair
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type seriesPair struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(view *token.RevocationView, now func() time.Time) *metrics {
@@ -79,8 +79,17 @@ func (m *metrics) observe(route, method string, status int, elapsed time.Duratio
 	default:
 		method = "OTHER"
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
+	key := seriesKey{route: route, method: method, status: status}
+	p, ok := m.series.Load(key)
+	if !ok {
+		p, _ = m.series.LoadOrStore(key, &seriesPair{
+			requests: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(route, method),
+		})
+	}
+	pair := p.(*seriesPair)
+	pair.requests.Inc()
+	pair.duration.Observe(elapsed.Seconds())
 }
 
 // handleMetrics serves GET /metrics in the Prometheus text format. It holds counts and

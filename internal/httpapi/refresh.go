@@ -50,11 +50,13 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 			return
 		}
 		var body refreshBody
+		event := s.audit.complete(r, ciphemic.AuditEvent{Kind: ciphemic.AuditTokenRefresh, ActorID: claims.UserID, UserID: claims.UserID})
 		if rotate {
-			body, err = rotateRefresh(r, s, claims, blacklistAfterRotation)
+			body, err = rotateRefresh(r, s, claims, blacklistAfterRotation, event)
 		} else {
 			body, err = refreshAccess(r, s, claims)
 		}
+		stored := err == nil && rotate
 		if err != nil {
 			// Only with blacklist-after-rotation is a rotated token dead, so only then can a
 			// tab that lost a refresh race need the grace window.
@@ -64,7 +66,11 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 			writeError(w, r, err)
 			return
 		}
-		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditTokenRefresh, ActorID: claims.UserID, UserID: claims.UserID})
+		if stored {
+			s.audit.log(r, event) // the rotation's transaction stored it
+		} else {
+			s.audit.record(r, event)
+		}
 		s.cookies.writeRefresh(w, r, body)
 	})
 }
@@ -87,7 +93,8 @@ func refreshAccess(r *http.Request, s sessions, claims token.Claims) (refreshBod
 
 // rotateRefresh spends the refresh token of claims and issues its successor, of the same
 // family, and an access token for the user's current role.
-func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOld bool) (refreshBody, error) {
+// The audit event e is stored in the rotation's transaction.
+func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOld bool, e ciphemic.AuditEvent) (refreshBody, error) {
 	now := s.now()
 	sid, err := s.familyOf(r.Context(), claims)
 	if err != nil {
@@ -97,9 +104,9 @@ func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOl
 	if err != nil {
 		return refreshBody{}, err
 	}
-	user, err := s.store.RotateRefreshToken(r.Context(), claims.JTI, ciphemic.RefreshToken{
+	user, err := s.store.RotateRefreshTokenAudited(r.Context(), claims.JTI, ciphemic.RefreshToken{
 		JTI: nc.JTI, UserID: claims.UserID, FamilyID: sid, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt,
-	}, blacklistOld, now)
+	}, blacklistOld, now, e)
 	if err != nil {
 		return refreshBody{}, err
 	}

@@ -42,12 +42,26 @@ func (db *DB) RecordAuditEvent(ctx context.Context, e ciphemic.AuditEvent) error
 		e.At = db.clock()
 	}
 	e = e.Sanitized()
-	_, err := db.write.ExecContext(ctx, recordAuditQuery, micros(e.At), string(e.Kind),
-		nullID(e.ActorID), nullID(e.UserID), e.Username, e.ClientIP, e.RequestID, e.Detail)
+	_, err := db.write.ExecContext(ctx, recordAuditQuery, auditArgs(e)...)
 	if err != nil {
 		return db.fail("record audit event", err)
 	}
 	return nil
+}
+
+// recordAuditTx appends e to the audit trail inside tx, beside the change it records.
+func (db *DB) recordAuditTx(ctx context.Context, tx *sql.Tx, e ciphemic.AuditEvent) error {
+	if e.At.IsZero() {
+		e.At = db.clock()
+	}
+	_, err := db.txStmt(ctx, tx, recordAuditQuery).ExecContext(ctx, auditArgs(e.Sanitized())...)
+	return err
+}
+
+// auditArgs are recordAuditQuery's arguments for e.
+func auditArgs(e ciphemic.AuditEvent) []any {
+	return []any{micros(e.At), string(e.Kind), nullID(e.ActorID), nullID(e.UserID),
+		e.Username, e.ClientIP, e.RequestID, e.Detail}
 }
 
 // ListAuditEvents returns one page of the events f selects whose username contains

@@ -78,6 +78,9 @@ func (db *DB) RevocationsSince(ctx context.Context, since time.Time) ([]ciphemic
 	if err := rows.Err(); err != nil {
 		return nil, db.fail("revocations since", err)
 	}
+	if err := db.forgetUsersChangedSince(ctx, since, rs); err != nil {
+		return nil, db.fail("revocations since", err)
+	}
 	return rs, nil
 }
 

@@ -50,3 +50,36 @@ func (c *stmtCache) close() {
 	}
 	c.stmts = nil
 }
+
+// txStmt returns query prepared on the write pool and bound to tx. Parsing and planning
+// a statement costs SQLite as much as running it, and the refresh path runs four in each
+// rotation; a statement prepared once on the (single) write connection is reused by
+// every later transaction on it. If preparing fails, the caller gets the error of the
+// query itself when it runs unprepared.
+func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) txQuerier {
+	stmt, err := db.writeStmts.get(ctx, db.write, query)
+	if err != nil {
+		return unprepared{tx: tx, query: query}
+	}
+	return tx.StmtContext(ctx, stmt)
+}
+
+// txQuerier is a statement bound to a transaction: a *sql.Stmt, or the query text
+// itself when preparing it failed.
+type txQuerier interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+type unprepared struct {
+	tx    *sql.Tx
+	query string
+}
+
+func (u unprepared) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return u.tx.ExecContext(ctx, u.query, args...)
+}
+
+func (u unprepared) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return u.tx.QueryRowContext(ctx, u.query, args...)
+}

@@ -59,7 +59,9 @@ type DB struct {
 	read, write *sql.DB
 	dialect     Dialect
 	now         atomic.Pointer[func() time.Time]
-	stmts       stmtCache
+	stmts       stmtCache // prepared on the read pool
+	writeStmts  stmtCache // prepared on the write pool, bound to transactions by txStmt
+	users       *userCache
 }
 
 // Option configures a DB.
@@ -76,6 +78,7 @@ func WithNow(now func() time.Time) Option {
 func New(read, write *sql.DB, d Dialect, opts ...Option) *DB {
 	db := &DB{read: read, write: write, dialect: d}
 	db.SetNow(time.Now)
+	db.users = newUserCache(DefaultUserCacheSize, db.clock)
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -107,6 +110,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stmts.close()
+	db.writeStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

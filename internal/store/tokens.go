@@ -60,11 +60,28 @@ func tokenStateQ(ctx context.Context, q querier, jti string) (tokenState, error)
 	return s, err
 }
 
+// tokenUserQuery reads the user of a token; tokenUserQ runs it.
+const tokenUserQuery = `SELECT ` + userColumns + ` FROM users WHERE id = $1`
+
+// rowQuerier is a statement that reads one row: a prepared *sql.Stmt, or boundQuery.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// boundQuery runs query on q, for callers without a prepared statement.
+type boundQuery struct {
+	q     querier
+	query string
+}
+
+func (b boundQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return b.q.QueryRowContext(ctx, b.query, args...)
+}
+
 // tokenUserQ returns the user of a token that passed its own checks, or the error that
-// forbids the user from using it.
-func tokenUserQ(ctx context.Context, q querier, s tokenState) (ciphemic.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE id = $1`, s.userID))
+// forbids the user from using it; q runs tokenUserQuery.
+func tokenUserQ(ctx context.Context, q rowQuerier, s tokenState) (ciphemic.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, s.userID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ciphemic.User{}, ciphemic.ErrTokenUnknown
@@ -106,11 +123,11 @@ func (db *DB) CreateRefreshToken(ctx context.Context, t ciphemic.RefreshToken) e
 }
 
 func (db *DB) insertTokenTx(ctx context.Context, tx *sql.Tx, t ciphemic.RefreshToken) error {
-	const q = `INSERT INTO refresh_tokens
+	const insertTokenQuery = `INSERT INTO refresh_tokens
 		(jti, user_id, family_id, issued_at, expires_at, blacklisted_at, replaced_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	replaced := sql.NullString{String: t.ReplacedBy, Valid: t.ReplacedBy != ""}
-	_, err := tx.ExecContext(ctx, q, t.JTI, t.UserID, t.FamilyID, micros(t.IssuedAt),
+	_, err := db.txStmt(ctx, tx, insertTokenQuery).ExecContext(ctx, t.JTI, t.UserID, t.FamilyID, micros(t.IssuedAt),
 		micros(t.ExpiresAt), nullMicros(t.BlacklistedAt), replaced)
 	switch db.kind(err) {
 	case KindUnique:
@@ -166,7 +183,7 @@ func (db *DB) liveToken(ctx context.Context, op, jti string, now time.Time) (cip
 	if err != nil {
 		return ciphemic.RefreshToken{}, ciphemic.User{}, db.fail(op, err)
 	}
-	u, err := tokenUserQ(ctx, db.read, s)
+	u, err := tokenUserQ(ctx, boundQuery{db.read, tokenUserQuery}, s)
 	if err != nil {
 		return ciphemic.RefreshToken{}, ciphemic.User{}, db.fail(op, err)
 	}
@@ -182,37 +199,77 @@ func (db *DB) liveToken(ctx context.Context, op, jti string, now time.Time) (cip
 // another session) and a zero next.IssuedAt becomes now. Errors are those of UseRefreshToken; an
 // old token already spent gives a *SpentError. On any error nothing is written.
 func (db *DB) RotateRefreshToken(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time) (ciphemic.User, error) {
+	return db.RotateRefreshTokenAudited(ctx, oldJTI, next, blacklistOld, now, ciphemic.AuditEvent{})
+}
+
+// RotateRefreshTokenAudited is RotateRefreshToken that also records the audit event e
+// (unless its Kind is empty) in the same transaction, so that the event is stored
+// exactly when the rotation is, at the cost of one statement instead of a transaction
+// of its own.
+func (db *DB) RotateRefreshTokenAudited(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, e ciphemic.AuditEvent) (ciphemic.User, error) {
 	if next.IssuedAt.IsZero() {
 		next.IssuedAt = now
 	}
 	wantFamily := next.FamilyID
 	next, err := db.prepareToken(next)
+	if err == nil && e.Kind != "" && !e.Kind.Valid() {
+		err = ciphemic.Errorf(ciphemic.CodeInvalid, "kind: %q is not a valid choice.", e.Kind)
+	}
 	if err != nil {
 		return ciphemic.User{}, db.fail("rotate refresh token", err)
 	}
 	var u ciphemic.User
 	err = db.update(ctx, "rotate refresh token", func(tx *sql.Tx) error {
-		if err := spendTx(ctx, tx, oldJTI, next.JTI, blacklistOld, now); err != nil {
-			return err
-		}
-		s, err := tokenStateQ(ctx, tx, oldJTI)
+		s, err := db.spendReturningTx(ctx, tx, oldJTI, next.JTI, blacklistOld, now)
 		if err != nil {
 			return err
 		}
-		if u, err = tokenUserQ(ctx, tx, s); err != nil {
+		if u, err = tokenUserQ(ctx, db.txStmt(ctx, tx, tokenUserQuery), s); err != nil {
 			return err
 		}
 		if (next.UserID != 0 && next.UserID != s.userID) || (wantFamily != "" && wantFamily != s.familyID) {
 			return ciphemic.ErrTokenUnknown
 		}
 		next.UserID, next.FamilyID = s.userID, s.familyID
-		return db.insertTokenTx(ctx, tx, next)
+		if err := db.insertTokenTx(ctx, tx, next); err != nil {
+			return err
+		}
+		if e.Kind == "" {
+			return nil
+		}
+		return db.recordAuditTx(ctx, tx, e)
 	})
 	if err != nil {
 		return ciphemic.User{}, err
 	}
 	return u, nil
 }
+
+// spendReturningTx is spendTx for a rotation, which also needs the spent token's record:
+// the conditional UPDATE returns it, sparing a read.
+func (db *DB) spendReturningTx(ctx context.Context, tx *sql.Tx, oldJTI, nextJTI string, blacklist bool, now time.Time) (tokenState, error) {
+	q := `UPDATE refresh_tokens SET replaced_by = $1
+		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3
+		RETURNING user_id, family_id, issued_at, expires_at`
+	if blacklist {
+		q = `UPDATE refresh_tokens SET replaced_by = $1, blacklisted_at = $3
+			WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3
+			RETURNING user_id, family_id, issued_at, expires_at`
+	}
+	s := tokenState{jti: oldJTI}
+	err := db.txStmt(ctx, tx, q).QueryRowContext(ctx, nextJTI, oldJTI, micros(now)).
+		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return s, err
+	}
+	return s, classifyUnspent(ctx, tx, zeroRows{}, oldJTI, now)
+}
+
+// zeroRows is the result of an UPDATE that touched no row.
+type zeroRows struct{}
+
+func (zeroRows) LastInsertId() (int64, error) { return 0, errors.New("no insert") }
+func (zeroRows) RowsAffected() (int64, error) { return 0, nil }
 
 // spendTx marks oldJTI as replaced by nextJTI, and blacklisted when blacklist is set, in
 // one conditional UPDATE: the row count, not a prior read, decides whether this caller

@@ -83,11 +83,16 @@ func normalizeUser(u ciphemic.User) ciphemic.User {
 
 // User returns the user with the given id, or CodeNotFound.
 func (db *DB) User(ctx context.Context, id int64) (ciphemic.User, error) {
+	u, ok, gen := db.users.get(id)
+	if ok {
+		return u, nil
+	}
 	u, err := scanUser(db.queryRowRead(ctx,
 		`SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return ciphemic.User{}, db.fail("user", err)
 	}
+	db.users.put(u, gen)
 	return u, nil
 }
 
