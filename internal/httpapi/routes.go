@@ -29,7 +29,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("GET", "/.well-known/jwks.json", nil, handleJWKS(deps.Tokens))
 
 	rt.handle("GET", "/api/me/", user, handleMe(deps.Store))
-	rt.handle("POST", "/api/me/password/", user, setsCookie(handlePasswordChange(deps.Store, deps.Passwords, s)))
+	rt.handle("POST", "/api/me/password/", user, setsCookie(handlePasswordChange(deps.Store, deps.Passwords, gate, s)))
 
 	school, links := deps.School, trustedProxies(cfg.TrustedProxies)
 	rt.handle("GET", "/api/school/courses/", user, handleCourseList(school, links))
