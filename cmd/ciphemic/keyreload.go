@@ -22,23 +22,30 @@ func keyRetention(ts tokenSettings) time.Duration {
 	return ts.refreshLifetime + ts.leeway + retirementGrace
 }
 
+// keyRetirement is how long the keys of the ring stay trusted on a server that polls the
+// key file every reloadInterval: an instance signs with a retired key for at most that
+// long, so a token of the key issued later (plus leeway) was forged with it.
+func keyRetirement(ts tokenSettings, reloadInterval time.Duration) token.Retirement {
+	return token.Retirement{Retention: keyRetention(ts), Lag: reloadInterval}
+}
+
 // keyReloader keeps the token service's keys in step with the key file and its ring, so
 // that `keys rotate` (or a key file replaced by a deployment) takes effect on every
 // instance without a restart. A file that fails to load leaves the keys in force: a bad
 // rotation is logged, never an outage.
 type keyReloader struct {
-	file      string
-	alg       string
-	retention time.Duration
-	tokens    *token.Service
-	log       *slog.Logger
-	now       func() time.Time
+	file       string
+	alg        string
+	retirement token.Retirement
+	tokens     *token.Service
+	log        *slog.Logger
+	now        func() time.Time
 	// seen is what stat found of the key file and the ring at the last load.
 	seen [2]os.FileInfo
 }
 
-func newKeyReloader(file, alg string, retention time.Duration, tokens *token.Service, log *slog.Logger) *keyReloader {
-	r := &keyReloader{file: file, alg: alg, retention: retention, tokens: tokens, log: log, now: time.Now}
+func newKeyReloader(file, alg string, retirement token.Retirement, tokens *token.Service, log *slog.Logger) *keyReloader {
+	r := &keyReloader{file: file, alg: alg, retirement: retirement, tokens: tokens, log: log, now: time.Now}
 	r.seen = r.stat()
 	return r
 }
@@ -88,7 +95,7 @@ func (r *keyReloader) poll() bool {
 // reload loads the keys and puts them in force, or logs why not. Errors of the token
 // package name files and reasons, never key material.
 func (r *keyReloader) reload(trigger string) bool {
-	keys, err := token.LoadKeySet(r.file, r.alg, r.now(), r.retention)
+	keys, err := token.LoadKeySet(r.file, r.alg, r.now(), r.retirement)
 	if err != nil {
 		r.log.Error("signing keys not reloaded; the keys in force stay", "trigger", trigger, "error", err.Error())
 		return false

@@ -82,7 +82,7 @@ func TestKeyReloaderPoll(t *testing.T) {
 	mustWrite(t, file, secret)
 	tokens := mustTokenService(t, file)
 	var logs bytes.Buffer
-	r := newKeyReloader(file, "HS256", time.Hour, tokens, slog.New(slog.NewTextHandler(&logs, nil)))
+	r := newKeyReloader(file, "HS256", token.Retirement{Retention: time.Hour}, tokens, slog.New(slog.NewTextHandler(&logs, nil)))
 	before, _, err := tokens.IssueAccess(1, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestKeyReloaderSIGHUP(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "signing.key")
 	mustWrite(t, file, "a-secret-that-is-long-enough-for-hs256-0123456789")
 	tokens := mustTokenService(t, file)
-	r := newKeyReloader(file, "HS256", time.Hour, tokens, slog.New(slog.DiscardHandler))
+	r := newKeyReloader(file, "HS256", token.Retirement{Retention: time.Hour}, tokens, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	hup := make(chan os.Signal)
 	done := make(chan struct{})
@@ -182,10 +182,13 @@ func TestPrunedKeyRefusedAfterReload(t *testing.T) {
 	adminID := int64(me["id"].(float64))
 
 	recent, stale := mustGeneratedKey(t, "HS256"), mustGeneratedKey(t, "HS256")
-	recentToken, staleToken := mustSignAccess(t, recent, adminID), mustSignAccess(t, stale, adminID)
+	// Each token is signed before its key's retirement and has not expired.
+	now := time.Now()
+	recentToken := mustSignAccess(t, recent, adminID, now.Add(-31*time.Minute), time.Hour)
+	staleToken := mustSignAccess(t, stale, adminID, now.Add(-181*time.Minute), 4*time.Hour)
 	mustWriteRing(t, file,
-		token.RetiredKey{Key: recent, RetiredAt: time.Now().Add(-30 * time.Minute)},
-		token.RetiredKey{Key: stale, RetiredAt: time.Now().Add(-3 * time.Hour)})
+		token.RetiredKey{Key: recent, RetiredAt: now.Add(-30 * time.Minute)},
+		token.RetiredKey{Key: stale, RetiredAt: now.Add(-3 * time.Hour)})
 	waitFor(t, "the recently retired key to verify", func() bool {
 		status, _ := s.get(t, "/api/me/", recentToken)
 		return status == 200
@@ -282,7 +285,7 @@ func mustWrite(t *testing.T, path, content string) {
 
 func mustLoadKeySet(t *testing.T, file string) *token.KeySet {
 	t.Helper()
-	ks, err := token.LoadKeySet(file, "HS256", time.Now(), 24*time.Hour)
+	ks, err := token.LoadKeySet(file, "HS256", time.Now(), token.Retirement{Retention: 24 * time.Hour})
 	if err != nil {
 		t.Fatalf("LoadKeySet(%s) = %v", filepath.Base(file), err)
 	}
@@ -333,19 +336,19 @@ func mustTokenService(t *testing.T, file string) *token.Service {
 	return s
 }
 
-// mustSignAccess signs an access token of userID with k alone, as an instance that still
-// had k as its current key would have.
-func mustSignAccess(t *testing.T, k *token.Key, userID int64) string {
+// mustSignAccess signs an admin access token of userID issued at at with k alone, as an
+// instance that still had k as its current key would have (or someone holding k).
+func mustSignAccess(t *testing.T, k *token.Key, userID int64, at time.Time, lifetime time.Duration) string {
 	t.Helper()
 	ks, err := token.NewKeySet(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := token.NewService(ks, token.Config{AccessLifetime: 5 * time.Minute, RefreshLifetime: time.Hour})
+	s, err := token.NewService(ks, token.Config{AccessLifetime: lifetime, RefreshLifetime: lifetime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _, err := s.IssueAccess(userID, []ciphemic.Role{ciphemic.RoleAdmin}, time.Now())
+	raw, _, err := s.IssueAccess(userID, []ciphemic.Role{ciphemic.RoleAdmin}, at)
 	if err != nil {
 		t.Fatalf("IssueAccess(%s) = %v", strconv.FormatInt(userID, 10), err)
 	}
