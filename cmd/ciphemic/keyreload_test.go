@@ -90,7 +90,7 @@ func TestKeyReloaderPoll(t *testing.T) {
 	if r.poll() {
 		t.Error("poll() = true with unchanged files, want false")
 	}
-	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now(), time.Hour)
+	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestKeyReloaderSIGHUP(t *testing.T) {
 	hup := make(chan os.Signal)
 	done := make(chan struct{})
 	go func() { r.run(ctx, 0, hup); close(done) }()
-	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now(), time.Hour)
+	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,12 +200,14 @@ func LoadKeySet(keyFile, alg string, now time.Time, r Retirement) (*KeySet, erro
 }
 
 // RotateKeyFile makes a new key of newAlg ("" keeps the current key's algorithm) the
-// current key of keyFile, and moves the old current key, retired now, to the head of the
-// key ring, dropping the ring's keys retired more than maxAge ago. alg is the algorithm
-// of a raw HMAC secret in keyFile (ParseKeyFile). The ring is replaced before the key
-// file, each atomically, so that a server reloading at any moment finds the old key in
-// one of them.
-func RotateKeyFile(keyFile, alg, newAlg string, now time.Time, maxAge time.Duration) (*Key, []RetiredKey, error) {
+// current key of keyFile, and moves the old current key to the head of the key ring,
+// dropping the ring's keys retired more than maxAge ago. alg is the algorithm of a raw
+// HMAC secret in keyFile (ParseKeyFile). The ring is replaced before the key file, each
+// atomically, so that a server reloading at any moment finds the old key in one of them.
+// The old key's retirement time is read from now once the new key exists, just before
+// the files are written: generating an RSA key takes seconds, during which the servers
+// still sign with the old key, and the retirement time bounds what they may sign.
+func RotateKeyFile(keyFile, alg, newAlg string, now func() time.Time, maxAge time.Duration) (*Key, []RetiredKey, error) {
 	old, err := readKeyFileAny(keyFile, alg)
 	if err != nil {
 		return nil, nil, err
@@ -222,8 +224,9 @@ func RotateKeyFile(keyFile, alg, newAlg string, now time.Time, maxAge time.Durat
 	if err != nil {
 		return nil, nil, err
 	}
-	kept := []RetiredKey{{Key: old, RetiredAt: now}}
-	for _, rk := range PruneRetired(ring, now, maxAge) {
+	retired := now()
+	kept := []RetiredKey{{Key: old, RetiredAt: retired}}
+	for _, rk := range PruneRetired(ring, retired, maxAge) {
 		if rk.Key.ID != old.ID {
 			kept = append(kept, rk)
 		}

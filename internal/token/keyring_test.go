@@ -158,7 +158,7 @@ func TestRotateKeyFile(t *testing.T) {
 			first := mustKey(t, tc.from, 0)
 			maxAge := 24 * time.Hour
 
-			k1, ring, err := RotateKeyFile(file, tc.from, tc.to, t0, maxAge)
+			k1, ring, err := RotateKeyFile(file, tc.from, tc.to, fixedClock(t0), maxAge)
 			if err != nil {
 				t.Fatalf("RotateKeyFile = %v", err)
 			}
@@ -169,7 +169,7 @@ func TestRotateKeyFile(t *testing.T) {
 			if k1.Algorithm != wantAlg || len(ring) != 1 || ring[0].Key.ID != first.ID {
 				t.Fatalf("RotateKeyFile = %s key, ring %v; want a %s key, the old key in the ring", k1.Algorithm, ring, wantAlg)
 			}
-			k2, ring, err := RotateKeyFile(file, "HS256", "", t0.Add(time.Hour), maxAge)
+			k2, ring, err := RotateKeyFile(file, "HS256", "", fixedClock(t0.Add(time.Hour)), maxAge)
 			if err != nil || len(ring) != 2 || ring[0].Key.ID != k1.ID || ring[1].Key.ID != first.ID {
 				t.Fatalf("second RotateKeyFile = %v, ring of %d; want the two old keys, newest first", err, len(ring))
 			}
@@ -190,7 +190,7 @@ func TestRotateKeyFile(t *testing.T) {
 			} else if _, ok := ks.key(first.ID); ok {
 				t.Error("LoadKeySet kept a key retired longer ago than maxAge")
 			}
-			if _, ring, err := RotateKeyFile(file, "HS256", "", later, maxAge); err != nil || len(ring) != 2 {
+			if _, ring, err := RotateKeyFile(file, "HS256", "", fixedClock(later), maxAge); err != nil || len(ring) != 2 {
 				t.Errorf("RotateKeyFile a day later: ring of %d, %v; want 2 (the first key pruned)", len(ring), err)
 			}
 			entries, _ := os.ReadDir(filepath.Dir(file))
@@ -209,7 +209,7 @@ func TestPrunedKeyRefused(t *testing.T) {
 	mustWriteFile(t, file, mustKeyFile(t, "HS256", 0))
 	old := mustService(t, testConfig(), mustKey(t, "HS256", 0))
 	raw, _ := mustIssueAccess(t, old, t0)
-	if _, _, err := RotateKeyFile(file, "HS256", "", t0, time.Hour); err != nil {
+	if _, _, err := RotateKeyFile(file, "HS256", "", fixedClock(t0), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -284,7 +284,7 @@ func mustRotatedService(t *testing.T, r Retirement, leeway time.Duration) (*Key,
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "signing.key")
 	mustWriteFile(t, file, mustKeyFile(t, "EdDSA", 0))
-	if _, _, err := RotateKeyFile(file, "EdDSA", "", t0, time.Hour); err != nil {
+	if _, _, err := RotateKeyFile(file, "EdDSA", "", fixedClock(t0), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ks, err := LoadKeySet(file, "EdDSA", t0, r)
@@ -321,7 +321,7 @@ func TestLoadKeySetErrors(t *testing.T) {
 	if _, err := LoadKeySet(filepath.Join(dir, "missing"), "HS256", t0, Retirement{Retention: time.Hour}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("LoadKeySet(missing file) = %v, want fs.ErrNotExist", err)
 	}
-	if _, _, err := RotateKeyFile(filepath.Join(dir, "missing"), "HS256", "", t0, time.Hour); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := RotateKeyFile(filepath.Join(dir, "missing"), "HS256", "", fixedClock(t0), time.Hour); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("RotateKeyFile(missing file) = %v, want fs.ErrNotExist", err)
 	}
 	file := filepath.Join(dir, "signing.key")
@@ -330,7 +330,7 @@ func TestLoadKeySetErrors(t *testing.T) {
 	if _, err := LoadKeySet(file, "HS256", t0, Retirement{Retention: time.Hour}); err == nil {
 		t.Error("LoadKeySet(corrupt ring) = nil error, want one")
 	}
-	if _, _, err := RotateKeyFile(file, "HS256", "", t0, time.Hour); err == nil {
+	if _, _, err := RotateKeyFile(file, "HS256", "", fixedClock(t0), time.Hour); err == nil {
 		t.Error("RotateKeyFile(corrupt ring) = nil error, want one (and the key file untouched)")
 	}
 	if got, _ := os.ReadFile(file); string(got) != string(mustKeyFile(t, "HS256", 0)) {
