@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,7 +52,8 @@ func newKeyReloader(file, alg string, retirement token.Retirement, tokens *token
 }
 
 // startKeyReload reloads the keys on SIGHUP and, every interval (0: never), when the key
-// file or its ring changed, until ctx is done.
+// file or its ring changed, until ctx is done. Every interval it also drops the retired
+// keys whose retention has passed, though no file changed.
 func startKeyReload(ctx context.Context, r *keyReloader, interval time.Duration) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -77,6 +79,7 @@ func (r *keyReloader) run(ctx context.Context, interval time.Duration, hup <-cha
 			r.reload("SIGHUP")
 		case <-tick:
 			r.poll()
+			r.prune()
 		}
 	}
 }
@@ -102,6 +105,19 @@ func (r *keyReloader) reload(trigger string) bool {
 	}
 	r.tokens.SetKeys(keys)
 	r.log.Info("signing keys reloaded", "trigger", trigger, "kid", keys.Current().ID, "algorithm", keys.Current().Algorithm)
+	return true
+}
+
+// prune drops the retired keys whose retention has passed from the keys in force, and
+// reports whether there were any. Verification refuses such keys from that moment
+// anyway; pruning also takes them out of the JWKS, which must not list a key that fails.
+func (r *keyReloader) prune() bool {
+	keys, dropped := r.tokens.Keys().Prune(r.now())
+	if len(dropped) == 0 {
+		return false
+	}
+	r.tokens.SetKeys(keys)
+	r.log.Info("retired signing keys dropped: their retention has passed", "kids", strings.Join(dropped, ","), "retention", r.retirement.Retention.String())
 	return true
 }
 

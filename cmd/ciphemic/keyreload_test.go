@@ -198,6 +198,67 @@ func TestPrunedKeyRefusedAfterReload(t *testing.T) {
 	}
 }
 
+// TestRetiredKeyEndsWithoutSIGHUP: after `keys rotate`, a token forged with the old key and
+// a fresh iat is refused once the reload interval has passed, while the tokens issued
+// before the rotation keep working; and once the old key's retention has passed it is
+// refused and leaves the JWKS, with no SIGHUP and no change to the files.
+func TestRetiredKeyEndsWithoutSIGHUP(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	file := filepath.Join(t.TempDir(), "signing.key")
+	mustRunCmd(t, "keys", "generate", "--algorithm", "EdDSA", "--out", file)
+	old := mustLoadKeySet(t, file).Current()
+	s := startServer(t, "", "--algorithm", "EdDSA", "--signing-key-file", file,
+		"--key-reload-interval", interval.String(), "--refresh-token-lifetime", "30s")
+	_, pair := s.post(t, "/api/token/", `{"username":"admin","password":"`+s.adminPW+`"}`, "")
+	access, refresh := pair["access"].(string), pair["refresh"].(string)
+	_, me := s.get(t, "/api/me/", access)
+	adminID := int64(me["id"].(float64))
+
+	mustRunCmd(t, "keys", "rotate", "--signing-key-file", file, "--refresh-token-lifetime", "30s")
+	current := mustLoadKeySet(t, file).Current().ID
+	waitForKIDs(t, s, current, old.ID)
+	if status, body := s.get(t, "/api/me/", access); status != 200 {
+		t.Errorf("access token issued before the rotation = %d %v, want 200", status, body)
+	}
+	if status, body := s.post(t, "/api/token/refresh/", `{"refresh":"`+refresh+`"}`, ""); status != 200 {
+		t.Errorf("refresh token issued before the rotation = %d %v, want 200", status, body)
+	}
+	// iat counts whole seconds: the first one after the retirement plus the interval.
+	retiredAt := mustReadRing(t, file)[0].RetiredAt
+	sleepUntil(retiredAt.Add(interval).Truncate(time.Second).Add(time.Second))
+	forged := mustSignAccess(t, old, adminID, time.Now(), time.Hour)
+	if status, body := s.get(t, "/api/me/", forged); status != 401 {
+		t.Errorf("admin token forged with the retired key, fresh iat = %d %v, want 401", status, body)
+	}
+
+	// Move the retirement back so that the retention ends in a moment, then leave the files.
+	retention := keyRetention(tokenSettings{refreshLifetime: 30 * time.Second})
+	retiredAt = time.Now().Add(2*time.Second - retention)
+	backdated := mustSignAccess(t, old, adminID, retiredAt.Add(-time.Second), time.Hour)
+	reloads := strings.Count(s.logText(), "signing keys reloaded")
+	mustWriteRing(t, file, token.RetiredKey{Key: old, RetiredAt: retiredAt})
+	waitFor(t, "the rewritten ring to load", func() bool { return strings.Count(s.logText(), "signing keys reloaded") > reloads })
+	if status, body := s.get(t, "/api/me/", backdated); status != 200 {
+		t.Errorf("token of the retired key dated before its retirement, within the retention = %d %v, want 200", status, body)
+	}
+	ring, _ := os.Stat(token.KeyRingPath(file))
+	end := retiredAt.Add(retention)
+	waitFor(t, "the retired key to be refused", func() bool {
+		status, _ := s.get(t, "/api/me/", backdated)
+		if answered := time.Now(); status == 401 && answered.Before(end) {
+			t.Fatalf("token of the retired key refused %v before the retention ended", end.Sub(answered))
+		}
+		return status == 401
+	})
+	waitForKIDs(t, s, current)
+	if now, _ := os.Stat(token.KeyRingPath(file)); changed(ring, now) {
+		t.Error("the ring changed while waiting for the retention to end")
+	}
+}
+
+// sleepUntil sleeps until t.
+func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+
 // TestCorruptKeyFileKeepsServing: a key file that turns bad is logged, and the server goes
 // on with the keys it had.
 func TestCorruptKeyFileKeepsServing(t *testing.T) {

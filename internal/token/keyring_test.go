@@ -262,7 +262,7 @@ func TestRetiredKeyMintsNothing(t *testing.T) {
 
 // TestRetiredKeyEndsAtRetention: a token of a retired key verifies until the retention has
 // passed and not a second longer, though it has not expired and the key set is the one
-// loaded before.
+// loaded before; Prune then takes the key out of the set and its JWKS.
 func TestRetiredKeyEndsAtRetention(t *testing.T) {
 	old, s, clock := mustRotatedService(t, Retirement{Retention: time.Hour, Lag: time.Second}, 0)
 	holder := mustService(t, Config{AccessLifetime: 48 * time.Hour, RefreshLifetime: 48 * time.Hour, Now: fixedClock(t0)}, old)
@@ -275,6 +275,16 @@ func TestRetiredKeyEndsAtRetention(t *testing.T) {
 		if _, err := s.Parse(raw, TypeAccess); (err == nil) != tc.want {
 			t.Errorf("Parse(token of a key retired %v ago, retention 1h) = %v, want ok=%v", tc.at.Sub(t0), err, tc.want)
 		}
+	}
+	if same, dropped := s.Keys().Prune(t0.Add(time.Hour)); same != s.Keys() || dropped != nil {
+		t.Errorf("Prune within the retention dropped %v, want nothing", dropped)
+	}
+	pruned, dropped := s.Keys().Prune(t0.Add(time.Hour + time.Millisecond))
+	if len(dropped) != 1 || dropped[0] != old.ID || len(pruned.byID) != 1 || pruned.Current() != s.Keys().Current() {
+		t.Errorf("Prune past the retention = %d keys, dropped %v; want the current key alone, %s dropped", len(pruned.byID), dropped, old.ID)
+	}
+	if strings.Contains(string(pruned.JWKS()), old.ID) || !strings.Contains(string(s.Keys().JWKS()), old.ID) {
+		t.Errorf("JWKS after Prune = %s, want it without the pruned %s", pruned.JWKS(), old.ID)
 	}
 }
 

@@ -15,9 +15,12 @@ import (
 type KeySet struct {
 	current *Key
 	byID    map[string]*Key
-	// retiredAt holds the retirement times of the ring's keys, by kid.
+	// ring holds the previous keys with a known retirement time, in the ring's order, and
+	// retiredAt the same times by kid, for verification.
+	ring       []RetiredKey
 	retiredAt  map[string]time.Time
 	retirement Retirement
+	unbounded  []*Key   // previous keys of NewKeySet, without a retirement time
 	algs       []string // the distinct algorithms of the keys, the only ones a token may use
 	jwks       []byte
 }
@@ -53,7 +56,8 @@ func newKeySet(current *Key, previous []*Key, ring []RetiredKey, r Retirement) (
 	}
 	ks := &KeySet{
 		current: current, byID: make(map[string]*Key, 1+len(previous)+len(ring)),
-		retiredAt: make(map[string]time.Time, len(ring)), retirement: r,
+		ring: slices.Clone(ring), retiredAt: make(map[string]time.Time, len(ring)),
+		retirement: r, unbounded: slices.Clone(previous),
 	}
 	keys := append([]*Key{current}, previous...)
 	for _, rk := range ring {
@@ -104,6 +108,28 @@ func (ks *KeySet) Current() *Key { return ks.current }
 // listed, so a set of HMAC keys gives {"keys":[]}. The document is rendered once, when
 // the set is made; each call returns a copy.
 func (ks *KeySet) JWKS() []byte { return slices.Clone(ks.jwks) }
+
+// Prune returns the set without the ring keys whose retention has passed at now, and the
+// kids of those keys. Verification refuses them already; pruning takes them out of the
+// JWKS and out of memory, without waiting for the files to change.
+func (ks *KeySet) Prune(now time.Time) (*KeySet, []string) {
+	kept := PruneRetired(ks.ring, now, ks.retirement.Retention)
+	if len(kept) == len(ks.ring) {
+		return ks, nil
+	}
+	pruned, err := newKeySet(ks.current, ks.unbounded, kept, ks.retirement)
+	if err != nil {
+		// A subset of a valid set is valid; keep the set, which refuses the keys anyway.
+		return ks, nil
+	}
+	var dropped []string
+	for _, rk := range ks.ring {
+		if _, ok := pruned.byID[rk.Key.ID]; !ok {
+			dropped = append(dropped, rk.Key.ID)
+		}
+	}
+	return pruned, dropped
+}
 
 // key returns the key named kid.
 func (ks *KeySet) key(kid string) (*Key, bool) {
