@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,29 +23,37 @@ func keyRetention(ts tokenSettings) time.Duration {
 	return ts.refreshLifetime + ts.leeway + retirementGrace
 }
 
+// keyRetirement is how long the keys of the ring stay trusted on a server that polls the
+// key file every reloadInterval: an instance signs with a retired key for at most that
+// long, so a token of the key issued later (plus leeway) was forged with it.
+func keyRetirement(ts tokenSettings, reloadInterval time.Duration) token.Retirement {
+	return token.Retirement{Retention: keyRetention(ts), Lag: reloadInterval}
+}
+
 // keyReloader keeps the token service's keys in step with the key file and its ring, so
 // that `keys rotate` (or a key file replaced by a deployment) takes effect on every
 // instance without a restart. A file that fails to load leaves the keys in force: a bad
 // rotation is logged, never an outage.
 type keyReloader struct {
-	file      string
-	alg       string
-	retention time.Duration
-	tokens    *token.Service
-	log       *slog.Logger
-	now       func() time.Time
+	file       string
+	alg        string
+	retirement token.Retirement
+	tokens     *token.Service
+	log        *slog.Logger
+	now        func() time.Time
 	// seen is what stat found of the key file and the ring at the last load.
 	seen [2]os.FileInfo
 }
 
-func newKeyReloader(file, alg string, retention time.Duration, tokens *token.Service, log *slog.Logger) *keyReloader {
-	r := &keyReloader{file: file, alg: alg, retention: retention, tokens: tokens, log: log, now: time.Now}
+func newKeyReloader(file, alg string, retirement token.Retirement, tokens *token.Service, log *slog.Logger) *keyReloader {
+	r := &keyReloader{file: file, alg: alg, retirement: retirement, tokens: tokens, log: log, now: time.Now}
 	r.seen = r.stat()
 	return r
 }
 
 // startKeyReload reloads the keys on SIGHUP and, every interval (0: never), when the key
-// file or its ring changed, until ctx is done.
+// file or its ring changed, until ctx is done. Every interval it also drops the retired
+// keys whose retention has passed, though no file changed.
 func startKeyReload(ctx context.Context, r *keyReloader, interval time.Duration) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -70,6 +79,7 @@ func (r *keyReloader) run(ctx context.Context, interval time.Duration, hup <-cha
 			r.reload("SIGHUP")
 		case <-tick:
 			r.poll()
+			r.prune()
 		}
 	}
 }
@@ -88,13 +98,26 @@ func (r *keyReloader) poll() bool {
 // reload loads the keys and puts them in force, or logs why not. Errors of the token
 // package name files and reasons, never key material.
 func (r *keyReloader) reload(trigger string) bool {
-	keys, err := token.LoadKeySet(r.file, r.alg, r.now(), r.retention)
+	keys, err := token.LoadKeySet(r.file, r.alg, r.now(), r.retirement)
 	if err != nil {
 		r.log.Error("signing keys not reloaded; the keys in force stay", "trigger", trigger, "error", err.Error())
 		return false
 	}
 	r.tokens.SetKeys(keys)
 	r.log.Info("signing keys reloaded", "trigger", trigger, "kid", keys.Current().ID, "algorithm", keys.Current().Algorithm)
+	return true
+}
+
+// prune drops the retired keys whose retention has passed from the keys in force, and
+// reports whether there were any. Verification refuses such keys from that moment
+// anyway; pruning also takes them out of the JWKS, which must not list a key that fails.
+func (r *keyReloader) prune() bool {
+	keys, dropped := r.tokens.Keys().Prune(r.now())
+	if len(dropped) == 0 {
+		return false
+	}
+	r.tokens.SetKeys(keys)
+	r.log.Info("retired signing keys dropped: their retention has passed", "kids", strings.Join(dropped, ","), "retention", r.retirement.Retention.String())
 	return true
 }
 

@@ -82,7 +82,7 @@ func TestKeyReloaderPoll(t *testing.T) {
 	mustWrite(t, file, secret)
 	tokens := mustTokenService(t, file)
 	var logs bytes.Buffer
-	r := newKeyReloader(file, "HS256", time.Hour, tokens, slog.New(slog.NewTextHandler(&logs, nil)))
+	r := newKeyReloader(file, "HS256", token.Retirement{Retention: time.Hour}, tokens, slog.New(slog.NewTextHandler(&logs, nil)))
 	before, _, err := tokens.IssueAccess(1, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestKeyReloaderPoll(t *testing.T) {
 	if r.poll() {
 		t.Error("poll() = true with unchanged files, want false")
 	}
-	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now(), time.Hour)
+	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +119,12 @@ func TestKeyReloaderSIGHUP(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "signing.key")
 	mustWrite(t, file, "a-secret-that-is-long-enough-for-hs256-0123456789")
 	tokens := mustTokenService(t, file)
-	r := newKeyReloader(file, "HS256", time.Hour, tokens, slog.New(slog.DiscardHandler))
+	r := newKeyReloader(file, "HS256", token.Retirement{Retention: time.Hour}, tokens, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	hup := make(chan os.Signal)
 	done := make(chan struct{})
 	go func() { r.run(ctx, 0, hup); close(done) }()
-	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now(), time.Hour)
+	next, _, err := token.RotateKeyFile(file, "HS256", "", time.Now, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +182,13 @@ func TestPrunedKeyRefusedAfterReload(t *testing.T) {
 	adminID := int64(me["id"].(float64))
 
 	recent, stale := mustGeneratedKey(t, "HS256"), mustGeneratedKey(t, "HS256")
-	recentToken, staleToken := mustSignAccess(t, recent, adminID), mustSignAccess(t, stale, adminID)
+	// Each token is signed before its key's retirement and has not expired.
+	now := time.Now()
+	recentToken := mustSignAccess(t, recent, adminID, now.Add(-31*time.Minute), time.Hour)
+	staleToken := mustSignAccess(t, stale, adminID, now.Add(-181*time.Minute), 4*time.Hour)
 	mustWriteRing(t, file,
-		token.RetiredKey{Key: recent, RetiredAt: time.Now().Add(-30 * time.Minute)},
-		token.RetiredKey{Key: stale, RetiredAt: time.Now().Add(-3 * time.Hour)})
+		token.RetiredKey{Key: recent, RetiredAt: now.Add(-30 * time.Minute)},
+		token.RetiredKey{Key: stale, RetiredAt: now.Add(-3 * time.Hour)})
 	waitFor(t, "the recently retired key to verify", func() bool {
 		status, _ := s.get(t, "/api/me/", recentToken)
 		return status == 200
@@ -194,6 +197,67 @@ func TestPrunedKeyRefusedAfterReload(t *testing.T) {
 		t.Errorf("token of a key retired 3h ago (refresh lifetime 1h) = %d, want 401", status)
 	}
 }
+
+// TestRetiredKeyEndsWithoutSIGHUP: after `keys rotate`, a token forged with the old key and
+// a fresh iat is refused once the reload interval has passed, while the tokens issued
+// before the rotation keep working; and once the old key's retention has passed it is
+// refused and leaves the JWKS, with no SIGHUP and no change to the files.
+func TestRetiredKeyEndsWithoutSIGHUP(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	file := filepath.Join(t.TempDir(), "signing.key")
+	mustRunCmd(t, "keys", "generate", "--algorithm", "EdDSA", "--out", file)
+	old := mustLoadKeySet(t, file).Current()
+	s := startServer(t, "", "--algorithm", "EdDSA", "--signing-key-file", file,
+		"--key-reload-interval", interval.String(), "--refresh-token-lifetime", "30s")
+	_, pair := s.post(t, "/api/token/", `{"username":"admin","password":"`+s.adminPW+`"}`, "")
+	access, refresh := pair["access"].(string), pair["refresh"].(string)
+	_, me := s.get(t, "/api/me/", access)
+	adminID := int64(me["id"].(float64))
+
+	mustRunCmd(t, "keys", "rotate", "--signing-key-file", file, "--refresh-token-lifetime", "30s")
+	current := mustLoadKeySet(t, file).Current().ID
+	waitForKIDs(t, s, current, old.ID)
+	if status, body := s.get(t, "/api/me/", access); status != 200 {
+		t.Errorf("access token issued before the rotation = %d %v, want 200", status, body)
+	}
+	if status, body := s.post(t, "/api/token/refresh/", `{"refresh":"`+refresh+`"}`, ""); status != 200 {
+		t.Errorf("refresh token issued before the rotation = %d %v, want 200", status, body)
+	}
+	// iat counts whole seconds: the first one after the retirement plus the interval.
+	retiredAt := mustReadRing(t, file)[0].RetiredAt
+	sleepUntil(retiredAt.Add(interval).Truncate(time.Second).Add(time.Second))
+	forged := mustSignAccess(t, old, adminID, time.Now(), time.Hour)
+	if status, body := s.get(t, "/api/me/", forged); status != 401 {
+		t.Errorf("admin token forged with the retired key, fresh iat = %d %v, want 401", status, body)
+	}
+
+	// Move the retirement back so that the retention ends in a moment, then leave the files.
+	retention := keyRetention(tokenSettings{refreshLifetime: 30 * time.Second})
+	retiredAt = time.Now().Add(2*time.Second - retention)
+	backdated := mustSignAccess(t, old, adminID, retiredAt.Add(-time.Second), time.Hour)
+	reloads := strings.Count(s.logText(), "signing keys reloaded")
+	mustWriteRing(t, file, token.RetiredKey{Key: old, RetiredAt: retiredAt})
+	waitFor(t, "the rewritten ring to load", func() bool { return strings.Count(s.logText(), "signing keys reloaded") > reloads })
+	if status, body := s.get(t, "/api/me/", backdated); status != 200 {
+		t.Errorf("token of the retired key dated before its retirement, within the retention = %d %v, want 200", status, body)
+	}
+	ring, _ := os.Stat(token.KeyRingPath(file))
+	end := retiredAt.Add(retention)
+	waitFor(t, "the retired key to be refused", func() bool {
+		status, _ := s.get(t, "/api/me/", backdated)
+		if answered := time.Now(); status == 401 && answered.Before(end) {
+			t.Fatalf("token of the retired key refused %v before the retention ended", end.Sub(answered))
+		}
+		return status == 401
+	})
+	waitForKIDs(t, s, current)
+	if now, _ := os.Stat(token.KeyRingPath(file)); changed(ring, now) {
+		t.Error("the ring changed while waiting for the retention to end")
+	}
+}
+
+// sleepUntil sleeps until t.
+func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 
 // TestCorruptKeyFileKeepsServing: a key file that turns bad is logged, and the server goes
 // on with the keys it had.
@@ -282,7 +346,7 @@ func mustWrite(t *testing.T, path, content string) {
 
 func mustLoadKeySet(t *testing.T, file string) *token.KeySet {
 	t.Helper()
-	ks, err := token.LoadKeySet(file, "HS256", time.Now(), 24*time.Hour)
+	ks, err := token.LoadKeySet(file, "HS256", time.Now(), token.Retirement{Retention: 24 * time.Hour})
 	if err != nil {
 		t.Fatalf("LoadKeySet(%s) = %v", filepath.Base(file), err)
 	}
@@ -333,19 +397,19 @@ func mustTokenService(t *testing.T, file string) *token.Service {
 	return s
 }
 
-// mustSignAccess signs an access token of userID with k alone, as an instance that still
-// had k as its current key would have.
-func mustSignAccess(t *testing.T, k *token.Key, userID int64) string {
+// mustSignAccess signs an admin access token of userID issued at at with k alone, as an
+// instance that still had k as its current key would have (or someone holding k).
+func mustSignAccess(t *testing.T, k *token.Key, userID int64, at time.Time, lifetime time.Duration) string {
 	t.Helper()
 	ks, err := token.NewKeySet(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := token.NewService(ks, token.Config{AccessLifetime: 5 * time.Minute, RefreshLifetime: time.Hour})
+	s, err := token.NewService(ks, token.Config{AccessLifetime: lifetime, RefreshLifetime: lifetime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _, err := s.IssueAccess(userID, []ciphemic.Role{ciphemic.RoleAdmin}, time.Now())
+	raw, _, err := s.IssueAccess(userID, []ciphemic.Role{ciphemic.RoleAdmin}, at)
 	if err != nil {
 		t.Fatalf("IssueAccess(%s) = %v", strconv.FormatInt(userID, 10), err)
 	}

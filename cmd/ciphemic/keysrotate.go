@@ -40,7 +40,7 @@ func runKeysRotate(args []string, e env) error {
 			currentAlg = alg
 		}
 	}
-	key, ring, err := token.RotateKeyFile(file, currentAlg, alg, time.Now(), keyRetention(ts))
+	key, ring, err := token.RotateKeyFile(file, currentAlg, alg, time.Now, keyRetention(ts))
 	if err != nil {
 		return invalid("signing-key-file", "%v", err)
 	}

@@ -38,11 +38,11 @@ func openStore(ctx context.Context, s storeSettings) (*store.DB, error) {
 	return db, nil
 }
 
-// loadSigningKeys reads --signing-key-file and its ring of previous keys, or makes and
-// reuses a key beside the SQLite file. With PostgreSQL there is no such place, and
-// instances must share one key, so the file is required. It returns the file it read, for
-// the reloader to watch.
-func loadSigningKeys(ts tokenSettings, ss storeSettings, e env) (*token.KeySet, string, error) {
+// loadSigningKeys reads --signing-key-file and its ring of previous keys, bounded by r,
+// or makes and reuses a key beside the SQLite file. With PostgreSQL there is no such
+// place, and instances must share one key, so the file is required. It returns the file
+// it read, for the reloader to watch.
+func loadSigningKeys(ts tokenSettings, ss storeSettings, r token.Retirement, e env) (*token.KeySet, string, error) {
 	file := ts.signingKeyFile
 	if file == "" {
 		kind, path, err := ss.kind()
@@ -64,7 +64,7 @@ func loadSigningKeys(ts tokenSettings, ss storeSettings, e env) (*token.KeySet, 
 			}
 		}
 	}
-	keys, err := token.LoadKeySet(file, ts.algorithm, time.Now(), keyRetention(ts))
+	keys, err := token.LoadKeySet(file, ts.algorithm, time.Now(), r)
 	if err != nil {
 		return nil, "", invalid("signing-key-file", "%v", err)
 	}

@@ -57,7 +57,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs/addresses of reverse proxies whose X-Forwarded-* headers are believed")
 	fs.StringVar(&s.corsOrigins, "cors-allowed-origins", "", "comma-separated origins (https://app.example.com) whose browser pages may call the API, or * alone; empty: no CORS headers")
 	fs.StringVar(&s.httpRedirectAddr, "http-redirect-addr", "", "with TLS, also listen here for plain HTTP and answer 308 to the HTTPS URL (nothing else is served)")
-	fs.DurationVar(&s.keyReloadInterval, "key-reload-interval", 5*time.Second, "how often to check --signing-key-file and its .previous ring for a rotation (0: only on SIGHUP)")
+	fs.DurationVar(&s.keyReloadInterval, "key-reload-interval", 5*time.Second, "how often to check --signing-key-file and its .previous ring for a rotation (0: only on SIGHUP); a token of a retired key issued later than its retirement plus this and --leeway is refused")
 	return fs
 }
 
@@ -112,7 +112,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	keys, keyFile, err := loadSigningKeys(s.tokens, s.store, e)
+	retirement := keyRetirement(s.tokens, s.keyReloadInterval)
+	keys, keyFile, err := loadSigningKeys(s.tokens, s.store, retirement, e)
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	go runAuditPruner(ctx, db, s.audit.retention, auditPruneInterval, time.Now, log)
 	warnAlgorithm(log, keys, s.tokens.algorithm)
 	s.cookie.warn(log)
-	startKeyReload(ctx, newKeyReloader(keyFile, s.tokens.algorithm, keyRetention(s.tokens), tokens, log), s.keyReloadInterval)
+	startKeyReload(ctx, newKeyReloader(keyFile, s.tokens.algorithm, retirement, tokens, log), s.keyReloadInterval)
 
 	handler := httpapi.NewServer(httpapi.Config{
 		RotateRefreshTokens:    s.tokens.rotateRefreshTokens,

@@ -17,7 +17,8 @@ import (
 // cookie instead, scoped by its Path to the token endpoints, and the body carries the
 // access token alone. Refresh and logout take the token from the cookie when the body has
 // none. A cookie is an ambient credential, so such requests must prove they come from a
-// trusted page (csrf.go).
+// trusted page (csrf.go); and every request whose answer sets the cookie must come from
+// one too, whatever it authenticates with (guardOrigin).
 
 // Defaults of the cookie mode's settings.
 const (
@@ -108,15 +109,18 @@ func (c refreshCookies) writePair(w http.ResponseWriter, r *http.Request, pair t
 }
 
 // writeRefresh answers a successful refresh. In cookie mode a new refresh token (rotation)
-// goes into the cookie; the CSRF token stays the same for the whole session, so that
-// other tabs, and pages that keep it from a header, need not learn a new one.
-func (c refreshCookies) writeRefresh(w http.ResponseWriter, r *http.Request, body refreshBody) {
+// goes into the cookie. A refresh with the cookie keeps the CSRF token, the same for the
+// whole session, so that other tabs, and pages that keep it from a header, need not learn
+// a new one. A refresh with a token from the body gets a new CSRF token: it starts the
+// browser's session anew, and a ciphemic_csrf cookie it sent may have been planted by a
+// sibling subdomain (cookie tossing), which must not then know the new session's token.
+func (c refreshCookies) writeRefresh(w http.ResponseWriter, r *http.Request, body refreshBody, fromCookie bool) {
 	if !c.enabled || body.Refresh == "" {
 		encode(w, r, http.StatusOK, body)
 		return
 	}
 	csrf := newCSRFToken()
-	if cookie, err := r.Cookie(CSRFCookieName); err == nil && validCSRFToken(cookie.Value) {
+	if cookie, err := r.Cookie(CSRFCookieName); err == nil && fromCookie && validCSRFToken(cookie.Value) {
 		csrf = cookie.Value
 	}
 	c.set(w, body.Refresh, csrf)

@@ -131,10 +131,10 @@ func TestRefreshCookieRotation(t *testing.T) {
 	if me := in.get(t, "/api/me/", r.str(t, "access")); me.status != http.StatusOK {
 		t.Errorf("refreshed access on /api/me/ = %d, want 200", me.status)
 	}
-	// The body keeps working in cookie mode, without CSRF proof, but the answer's refresh
-	// token still goes into the cookie.
+	// The body keeps working in cookie mode, without the CSRF header, but the answer's
+	// refresh token still goes into the cookie.
 	b.refresh = c[DefaultRefreshCookieName].Value
-	r = in.postJSON(t, "/api/token/refresh/", map[string]string{"refresh": b.refresh}, "Origin: "+foreignOrigin)
+	r = in.postJSON(t, "/api/token/refresh/", map[string]string{"refresh": b.refresh}, "Origin: "+in.srv.URL)
 	if body := r.json(t); r.status != http.StatusOK || body["refresh"] != nil || cookiesOf(r)[DefaultRefreshCookieName] == nil {
 		t.Errorf("refresh with the body in cookie mode = %d %s, want 200, the successor in the cookie", r.status, r.body)
 	}
@@ -277,6 +277,107 @@ func TestRefreshCookieLoginOrigin(t *testing.T) {
 		if r := in.postJSON(t, path, `{"username":"testuser","password":"password"}`, "Origin: "+in.srv.URL); r.status != http.StatusOK {
 			t.Errorf("login %s from the API's own origin = %d %s, want 200", path, r.status, r.body)
 		}
+	}
+}
+
+// cookieSetters are the requests whose answer sets the refresh cookie in cookie mode, each
+// made by testuser, with headers added; refresh with a body token the way an attacker's
+// page posts one: as a form.
+var cookieSetters = []struct {
+	name string
+	send func(t *testing.T, in *instance, headers ...string) response
+}{
+	{"login", func(t *testing.T, in *instance, headers ...string) response {
+		return in.postJSON(t, "/api/token/", `{"username":"testuser","password":"password"}`, headers...)
+	}},
+	{"login form", func(t *testing.T, in *instance, headers ...string) response {
+		return in.do(t, http.MethodPost, "/login/", formType, strings.NewReader("username=testuser&password=password"), headers...)
+	}},
+	{"refresh form", func(t *testing.T, in *instance, headers ...string) response {
+		b := mustCookieLogin(t, in)
+		return in.do(t, http.MethodPost, "/api/token/refresh/", formType, strings.NewReader("refresh="+b.refresh), headers...)
+	}},
+	{"refresh cookie", func(t *testing.T, in *instance, headers ...string) response {
+		b := mustCookieLogin(t, in)
+		return b.refreshWith(t, in, "/api/token/refresh/", append(headers, csrfHeader+": "+b.csrf)...)
+	}},
+	{"password change", func(t *testing.T, in *instance, headers ...string) response {
+		b := mustCookieLogin(t, in)
+		return in.postJSON(t, "/api/me/password/", map[string]string{"old_password": "password", "new_password": "a-new-long-passphrase"},
+			append(headers, "Authorization: Bearer "+b.access)...)
+	}},
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// TestRefreshCookieSetterOrigin: in cookie mode every request whose answer sets the refresh
+// cookie — login, refresh with a token from the body or the cookie, password change — is
+// refused when a foreign or opaque Origin, or with no Origin a cross-site Sec-Fetch-Site,
+// says another site's page sent it: its cookies would sign the browser in to the account
+// that page chose (login CSRF). Trusted pages and non-browsers go through.
+func TestRefreshCookieSetterOrigin(t *testing.T) {
+	const allowed = "https://app.example.com"
+	tests := []struct {
+		name    string
+		headers []string // "$own" stands for the API's own origin
+		ok      bool
+	}{
+		{"foreign origin", []string{"Origin: " + foreignOrigin, "Sec-Fetch-Site: cross-site"}, false},
+		{"null origin", []string{"Origin: null"}, false},
+		{"cross-site, no origin", []string{"Sec-Fetch-Site: cross-site"}, false},
+		{"no browser headers", nil, true},
+		{"own origin", []string{"Origin: $own", "Sec-Fetch-Site: same-origin"}, true},
+		{"allowed origin", []string{"Origin: " + allowed, "Sec-Fetch-Site: same-site"}, true},
+		{"same-origin, no origin", []string{"Sec-Fetch-Site: same-origin"}, true},
+	}
+	for _, route := range cookieSetters {
+		for _, tt := range tests {
+			t.Run(route.name+" "+tt.name, func(t *testing.T) {
+				in := newCookieInstance(t, RefreshCookie{}, allowed)
+				var headers []string
+				for _, h := range tt.headers {
+					headers = append(headers, strings.ReplaceAll(h, "$own", in.srv.URL))
+				}
+				r := route.send(t, in, headers...)
+				if tt.ok {
+					if r.status != http.StatusOK || cookiesOf(r)[DefaultRefreshCookieName] == nil {
+						t.Errorf("%s with %q = %d %s, want 200 and the refresh cookie", route.name, headers, r.status, r.body)
+					}
+					return
+				}
+				wantStatusBody(t, r, http.StatusForbidden, bodyCSRFFailed)
+				if got := r.header.Values("Set-Cookie"); len(got) != 0 {
+					t.Errorf("refused %s with %q set cookies %q", route.name, headers, got)
+				}
+				mustCookieLogin(t, in) // the password is unchanged
+			})
+		}
+	}
+}
+
+// TestRefreshCookieBodyRefreshNewCSRF: a refresh with the token in the body gets a new
+// CSRF token, even when the client sent a well-formed ciphemic_csrf cookie — its own
+// session's or one planted by a sibling subdomain (cookie tossing).
+func TestRefreshCookieBodyRefreshNewCSRF(t *testing.T) {
+	in := newCookieInstance(t, RefreshCookie{})
+	planted := newCSRFToken()
+	for name, cookie := range map[string]string{"planted": "Cookie: " + CSRFCookieName + "=" + planted, "session's": ""} {
+		t.Run(name, func(t *testing.T) {
+			b := mustCookieLogin(t, in)
+			if cookie == "" {
+				cookie = b.cookie()
+			}
+			r := in.do(t, http.MethodPost, "/api/token/refresh/", formType, strings.NewReader("refresh="+b.refresh),
+				cookie, "Origin: "+in.srv.URL)
+			got := cookiesOf(r)[CSRFCookieName]
+			if r.status != http.StatusOK || got == nil {
+				t.Fatalf("refresh with the body = %d %s, Set-Cookie %q; want 200 and a CSRF cookie", r.status, r.body, r.header.Values("Set-Cookie"))
+			}
+			if got.Value == planted || got.Value == b.csrf || !validCSRFToken(got.Value) || r.header.Get(csrfHeader) != got.Value {
+				t.Errorf("CSRF cookie %q, header %q after a refresh with the body and a %s CSRF cookie; want a new token in both",
+					got.Value, r.header.Get(csrfHeader), name)
+			}
+		})
 	}
 }
 

@@ -19,8 +19,9 @@ import (
 //     or a CORS-allowed one.
 //
 // Anything else is DRF's 403 "CSRF Failed: CSRF token missing or incorrect.", one answer
-// for every reason. A refresh token sent in the body needs no proof: a page can only send
-// a token it holds, so the body is no ambient credential.
+// for every reason. A refresh token sent in the body needs no double-submit token: a page
+// can only send a token it holds, so the body is no ambient credential. But the answer to
+// it sets the cookies, so it must come from a trusted page all the same (guardOrigin).
 
 // checkCSRF verifies the CSRF proof of a request that authenticates with the refresh
 // cookie.
@@ -36,13 +37,16 @@ func (c refreshCookies) checkCSRF(r *http.Request) error {
 	return nil
 }
 
-// trustedOrigin reports whether the request's Origin, when it sends one, is the API's own
-// origin (as the client addressed it, behind trusted proxies too) or a CORS-allowed one.
-// An opaque origin ("null": sandboxed frames, some redirects) is trusted by no one.
+// trustedOrigin reports whether the request comes from a page the API trusts: its Origin,
+// when it sends one, is the API's own origin (as the client addressed it, behind trusted
+// proxies too) or a CORS-allowed one. An opaque origin ("null": sandboxed frames, some
+// redirects) is trusted by no one.
 func (c refreshCookies) trustedOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return true // not a browser, or one too old to send it: the token proof remains
+		// Not a browser, or one that withheld Origin (the token proof remains) — unless its
+		// Fetch Metadata says that another site's page sent the request.
+		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
 	}
 	if slices.Contains(c.origins, origin) {
 		return true
@@ -51,11 +55,15 @@ func (c refreshCookies) trustedOrigin(r *http.Request) bool {
 	return err == nil && origin == own
 }
 
-// guardLogin refuses, in cookie mode, a login sent from a foreign page: its cookies would
-// sign the browser in to whatever account that page chose (login CSRF), and login takes
-// form bodies, which any site can post without a preflight. Clients that send no Origin
-// are not browsers and are unaffected.
-func (c refreshCookies) guardLogin(next http.Handler) http.Handler {
+// guardOrigin refuses, in cookie mode, a request from an untrusted page (trustedOrigin) to
+// a route whose answer sets the refresh cookie: login, refresh and password change.
+// Whatever the request authenticates with — a password, a refresh token in the body, an
+// access token — the answer's cookies would sign the browser in to the account the page
+// chose (login CSRF): browsers keep SameSite=Strict cookies that the answer to another
+// site's top-level form POST sets, and these routes take form bodies, which any site can
+// post without a preflight. Clients that send neither Origin nor Sec-Fetch-Site are not
+// browsers and are unaffected.
+func (c refreshCookies) guardOrigin(next http.Handler) http.Handler {
 	if !c.enabled {
 		return next
 	}

@@ -67,25 +67,16 @@ func handleMe(users userStore) http.Handler {
 
 // handlePasswordChange serves POST /api/me/password/: the old password proves the caller,
 // every older token of the user is revoked, and a fresh pair keeps this client signed in.
-func handlePasswordChange(users userStore, hasher *password.Hasher, s sessions) http.Handler {
+// Wrong old passwords count against the user's login back-off (gate).
+func handlePasswordChange(users userStore, hasher *password.Hasher, gate *loginGate, s sessions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, err := currentUser(r, users)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		body, err := decodeBody(r, false)
+		newPW, err := readPasswordChange(r, hasher, gate, user)
 		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		errs := newFieldErrors()
-		oldPW := body.stringField(errs, "old_password", false)
-		newPW := body.stringField(errs, "new_password", false)
-		if errs.empty() {
-			checkPasswordChange(errs, hasher, user, oldPW, newPW)
-		}
-		if err := errs.errOrNil(); err != nil {
 			writeError(w, r, err)
 			return
 		}
@@ -103,16 +94,33 @@ func handlePasswordChange(users userStore, hasher *password.Hasher, s sessions) 
 	})
 }
 
-// checkPasswordChange applies Django's checks: the old password must match, and the new
-// one must pass the default validators that need no word list.
-func checkPasswordChange(errs *fieldErrors, hasher *password.Hasher, user ciphemic.User, oldPW, newPW string) {
-	if ok, _, err := hasher.Verify(user.PasswordHash, oldPW); err != nil || !ok {
-		errs.add("old_password", "Your old password was entered incorrectly. Please enter it again.")
-		return
+// readPasswordChange reads a password change and applies Django's checks: the old
+// password must match, behind the login throttle, and the new one must pass the default
+// validators that need no word list. It returns the new password.
+func readPasswordChange(r *http.Request, hasher *password.Hasher, gate *loginGate, user ciphemic.User) (string, error) {
+	body, err := decodeBody(r, false)
+	if err != nil {
+		return "", err
+	}
+	errs := newFieldErrors()
+	oldPW := body.stringField(errs, "old_password", false)
+	newPW := body.stringField(errs, "new_password", false)
+	if err := errs.errOrNil(); err != nil {
+		return "", err
+	}
+	err = gate.attempt(r, user.Username, func() error {
+		if ok, _, err := hasher.Verify(user.PasswordHash, oldPW); err != nil || !ok {
+			errs.add("old_password", "Your old password was entered incorrectly. Please enter it again.")
+		}
+		return errs.errOrNil()
+	})
+	if err != nil {
+		return "", err
 	}
 	for _, msg := range ciphemic.ValidatePassword(newPW, user) {
 		errs.add("new_password", msg)
 	}
+	return newPW, errs.errOrNil()
 }
 
 // changePassword stores the new hash, revokes everything issued until now and issues a new

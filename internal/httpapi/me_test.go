@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -158,6 +159,68 @@ func TestPasswordChange(t *testing.T) {
 	}
 	wantStatusBody(t, in.postJSON(t, "/api/token/", `{"username":"testuser","password":"password"}`), 401, bodyNoAccount)
 	in.login(t, "testuser", "a-long-new-one")
+}
+
+// changeAttempt posts a password change from old to a valid new password with access, and
+// returns its status with the Retry-After of a 429, as attempt does for logins.
+func (in *instance) changeAttempt(t *testing.T, access, old string) string {
+	t.Helper()
+	r := in.postJSON(t, "/api/me/password/", map[string]string{"old_password": old, "new_password": "a-long-new-one"},
+		"Authorization: Bearer "+access)
+	if r.status == http.StatusTooManyRequests {
+		return fmt.Sprintf("429 %ss", r.header.Get("Retry-After"))
+	}
+	return fmt.Sprint(r.status)
+}
+
+// TestPasswordChangeThrottled: wrong old passwords count against the user's login back-off,
+// so that a stolen access token buys no guesses at hashing speed: past the free failures
+// the answer is 429 with Retry-After, even for the right old password, which is not
+// checked; when the block ends the right one works.
+func TestPasswordChangeThrottled(t *testing.T) {
+	in := throttled(t, fewFree, false, options{})
+	in.mustCreateUser(t, "alice", "password", ciphemic.RoleStudent)
+	access, _ := in.login(t, "alice", "password")
+	var got []string
+	for range 4 {
+		got = append(got, in.changeAttempt(t, access, "wrong"))
+	}
+	got = append(got, in.changeAttempt(t, access, "password"))
+	wantStatusBody(t, in.postJSON(t, "/api/me/password/", `{"old_password":"wrong","new_password":"a-long-new-one"}`, "Authorization: Bearer "+access),
+		http.StatusTooManyRequests, `{"detail":"Request was throttled. Expected available in 1 second."}`)
+	in.clock.Advance(time.Second)
+	got = append(got, in.changeAttempt(t, access, "password"))
+	wantAttempts(t, "wrong old passwords, then the right one", got, []string{"400", "400", "400", "429 1s", "429 1s", "200"})
+	in.login(t, "alice", "a-long-new-one")
+}
+
+// TestPasswordChangeSharesLoginBackoff: logins and password changes count in one back-off
+// per user: failures of either block the other, and a success of either resets it.
+func TestPasswordChangeSharesLoginBackoff(t *testing.T) {
+	start := func(t *testing.T) (*instance, string) {
+		in := throttled(t, fewFree, false, options{})
+		in.mustCreateUser(t, "alice", "password", ciphemic.RoleStudent)
+		access, _ := in.login(t, "alice", "password")
+		return in, access
+	}
+	t.Run("failed logins block password changes", func(t *testing.T) {
+		in, access := start(t)
+		got := []string{in.attempt(t, "alice", "wrong", ""), in.attempt(t, "alice", "wrong", ""), in.attempt(t, "alice", "wrong", ""),
+			in.changeAttempt(t, access, "password")}
+		wantAttempts(t, "three bad logins, then a password change", got, []string{"401", "401", "401", "429 1s"})
+	})
+	t.Run("wrong old passwords block logins", func(t *testing.T) {
+		in, access := start(t)
+		got := []string{in.changeAttempt(t, access, "wrong"), in.changeAttempt(t, access, "wrong"), in.changeAttempt(t, access, "wrong"),
+			in.attempt(t, "alice", "password", "")}
+		wantAttempts(t, "three wrong old passwords, then a login", got, []string{"400", "400", "400", "429 1s"})
+	})
+	t.Run("a password change resets the count", func(t *testing.T) {
+		in, access := start(t)
+		got := []string{in.attempt(t, "alice", "wrong", ""), in.attempt(t, "alice", "wrong", ""), in.changeAttempt(t, access, "password"),
+			in.attempt(t, "alice", "wrong", ""), in.attempt(t, "alice", "wrong", "")}
+		wantAttempts(t, "two bad logins, a password change, two bad logins", got, []string{"401", "401", "200", "401", "401"})
+	})
 }
 
 func TestJWKSAndOps(t *testing.T) {

@@ -39,7 +39,7 @@ func readTokenField(r *http.Request, field string) (string, error) {
 // family is revoked.
 func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _, err := s.cookies.refreshToken(r)
+		raw, fromCookie, err := s.cookies.refreshToken(r)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -71,7 +71,7 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 		} else {
 			s.audit.record(r, event)
 		}
-		s.cookies.writeRefresh(w, r, body)
+		s.cookies.writeRefresh(w, r, body, fromCookie)
 	})
 }
 

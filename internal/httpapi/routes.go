@@ -18,16 +18,18 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt := newRouter(mux)
 
 	gate := newLoginGate(cfg, deps.Store)
-	rt.handle("POST", "/api/token/", nil, s.cookies.guardLogin(handleTokenObtain(creds, gate, s, false)))
-	rt.handle("POST", "/login/", nil, s.cookies.guardLogin(handleTokenObtain(creds, gate, s, true)))
-	rt.handle("POST", "/api/token/refresh/", nil, handleTokenRefresh(s, cfg.RotateRefreshTokens, cfg.BlacklistAfterRotation))
+	// In cookie mode these answers set the refresh cookie, so they serve trusted pages only.
+	setsCookie := s.cookies.guardOrigin
+	rt.handle("POST", "/api/token/", nil, setsCookie(handleTokenObtain(creds, gate, s, false)))
+	rt.handle("POST", "/login/", nil, setsCookie(handleTokenObtain(creds, gate, s, true)))
+	rt.handle("POST", "/api/token/refresh/", nil, setsCookie(handleTokenRefresh(s, cfg.RotateRefreshTokens, cfg.BlacklistAfterRotation)))
 	rt.handle("POST", "/api/token/verify/", nil, handleTokenVerify(s))
 	rt.handle("POST", "/api/token/blacklist/", nil, handleTokenBlacklist(s, authn))
 	rt.handle("POST", "/api/token/revoke-all/", user, handleRevokeAll(s))
 	rt.handle("GET", "/.well-known/jwks.json", nil, handleJWKS(deps.Tokens))
 
 	rt.handle("GET", "/api/me/", user, handleMe(deps.Store))
-	rt.handle("POST", "/api/me/password/", user, handlePasswordChange(deps.Store, deps.Passwords, s))
+	rt.handle("POST", "/api/me/password/", user, setsCookie(handlePasswordChange(deps.Store, deps.Passwords, gate, s)))
 
 	school, links := deps.School, trustedProxies(cfg.TrustedProxies)
 	rt.handle("GET", "/api/school/courses/", user, handleCourseList(school, links))

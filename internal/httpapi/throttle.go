@@ -9,8 +9,9 @@ import (
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 )
 
-// Brute-force protection of POST /api/token/ and POST /login/ (docs/LOGIN-THROTTLE.md).
-// Two limits, both checked before any password hashing:
+// Brute-force protection of POST /api/token/ and POST /login/, and of the old password of
+// POST /api/me/password/ (docs/LOGIN-THROTTLE.md). Two limits, both checked before any
+// password hashing:
 //
 //   - Per username, in the store so that every instance shares it: after FreeFailures
 //     consecutive failures, each further failure blocks the username for BaseDelay,
@@ -128,30 +129,44 @@ func newLoginGate(cfg Config, store loginFailureStore) *loginGate {
 	}
 }
 
-// check is creds.check behind the limits. Every attempt is counted as a failure against
-// its address and username before the password is checked, and refunded when it was
-// right: counting after the check would let a burst of concurrent guesses all pass
-// before the first failure was known. A blocked address or username is refused with
-// throttledError before any hashing, and not counted. Unknown usernames take exactly
-// the path existing ones take.
+// check is creds.check behind the limits (attempt).
 func (g *loginGate) check(r *http.Request, creds credentials, username, pw string) (ciphemic.User, string, error) {
-	ctx := r.Context()
-	if g == nil {
-		return creds.check(ctx, username, pw)
-	}
-	addr := addressKey(g.proxies.clientIP(r))
-	if err := g.admit(ctx, addr, username); err != nil {
-		return ciphemic.User{}, "", err
-	}
-	user, upgraded, err := creds.check(ctx, username, pw)
+	var (
+		user     ciphemic.User
+		upgraded string
+	)
+	err := g.attempt(r, username, func() (err error) {
+		user, upgraded, err = creds.check(r.Context(), username, pw)
+		return err
+	})
 	if err != nil {
 		return ciphemic.User{}, "", err
 	}
-	g.addrs.refund(addr, g.now())
-	if err := g.store.ResetLoginFailures(ctx, username); err != nil {
-		return ciphemic.User{}, "", err
-	}
 	return user, upgraded, nil
+}
+
+// attempt runs check, one password check as username, behind the limits: a login, or the
+// old password of a password change, which counts against the same back-off, so that a
+// stolen access token does not buy guesses at hashing speed. Every attempt is counted as
+// a failure against its address and username before the password is checked, and
+// refunded when it was right: counting after the check would let a burst of concurrent
+// guesses all pass before the first failure was known. A blocked address or username is
+// refused with throttledError before any hashing, and not counted. Unknown usernames
+// take exactly the path existing ones take.
+func (g *loginGate) attempt(r *http.Request, username string, check func() error) error {
+	if g == nil {
+		return check()
+	}
+	ctx := r.Context()
+	addr := addressKey(g.proxies.clientIP(r))
+	if err := g.admit(ctx, addr, username); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	g.addrs.refund(addr, g.now())
+	return g.store.ResetLoginFailures(ctx, username)
 }
 
 // admit counts the attempt against addr and username, or refuses it with throttledError

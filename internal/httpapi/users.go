@@ -21,8 +21,9 @@ type userAdminStore interface {
 // userOrdering lists the fields ?ordering= accepts on users (and a course's students).
 var userOrdering = []string{"id", "username", "email", "date_joined", "last_login"}
 
-// errSelfLockout refuses an admin's deleting or deactivating their own account,
-// which could leave the service with no admin at all.
+// errSelfLockout refuses an admin's deleting or deactivating their own account, by which
+// they would lock themself out. That some active admin remains is the store's rule, as
+// only the transaction of the change can decide it when two admins act at once.
 var errSelfLockout = ciphemic.Errorf(ciphemic.CodeConflict, "You cannot delete or deactivate your own account.")
 
 // errSelfDemotion refuses an admin's taking away their own admin role, for the same reason.
@@ -170,6 +171,7 @@ func handleUserCreate(users userAdminStore, hasher *password.Hasher, audit audit
 
 // handleUserUpdate serves PATCH /api/users/{id}/ (admins). A new password, a new role or
 // a deactivation ends every token of the user at once, here and on every instance.
+// Demoting or deactivating the last active admin is refused by the store (409).
 func handleUserUpdate(users userAdminStore, hasher *password.Hasher, s sessions) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		p, u, err := adminTarget(r, users)
@@ -258,7 +260,8 @@ func applyUserRevocation(s sessions, userID int64, at, until time.Time) {
 }
 
 // handleUserDelete serves DELETE /api/users/{id}/ (admins): the user, their enrollments
-// and refresh tokens go, and their access tokens stop everywhere.
+// and refresh tokens go, and their access tokens stop everywhere. Deleting the last
+// active admin is refused by the store (409).
 func handleUserDelete(users userAdminStore, s sessions) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		// The user is read first so that the audit trail names whom the row was.

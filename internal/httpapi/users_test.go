@@ -223,3 +223,30 @@ func TestUserResponsesNeverCarryHashes(t *testing.T) {
 		wantNoSecrets(t, r, "some-passphrase", "password")
 	}
 }
+
+// TestLastActiveAdminRemains plays the second half of two admins removing each other
+// through two instances: admin2's own demotion is committed on one instance, whose
+// revocation the other has not synced yet, when admin2 asks the other to remove the
+// first admin. The store refuses, so that an active admin remains.
+func TestLastActiveAdminRemains(t *testing.T) {
+	dbPath := t.TempDir() + "/shared.db"
+	clock := &testClock{t: time.Now().Truncate(time.Second)}
+	in := newInstance(t, options{dbPath: dbPath, clock: clock})
+	other := newInstance(t, options{dbPath: dbPath, clock: clock})
+	s := newSchool(t, in)
+	second := in.mustActor(t, "admin2", ciphemic.RoleAdmin)
+	in.mustCall(t, s.admin, "PATCH", fmt.Sprintf("/api/users/%d/", second.user.ID), map[string]any{"roles": []string{"teacher"}}, 200)
+
+	first := fmt.Sprintf("/api/users/%d/", s.admin.user.ID)
+	const last = `{"detail":"At least one active admin must remain."}`
+	wantStatusBody(t, other.call(t, second, "PATCH", first, map[string]any{"roles": []string{"student"}}), 409, last)
+	wantStatusBody(t, other.call(t, second, "PATCH", first, map[string]any{"is_active": false}), 409, last)
+	wantStatusBody(t, other.call(t, second, "DELETE", first, nil), 409, last)
+	got := in.mustCall(t, s.admin, "GET", first, nil, 200)
+	if got["is_active"] != true || fmt.Sprint(got["roles"]) != "[admin]" {
+		t.Errorf("first admin after refused removals = %v, want an active admin", got)
+	}
+	if r := in.get(t, "/api/me/", s.admin.access); r.status != 200 {
+		t.Errorf("first admin's token after refused removals = %d %s, want 200", r.status, r.body)
+	}
+}

@@ -47,6 +47,11 @@ type Dialect struct {
 	// against concurrent writes and foreign-key checks until the transaction ends
 	// (" FOR UPDATE"). It is empty where write transactions run one at a time (SQLite).
 	LockRows string
+	// AdminLock, when set, is run first in every transaction that may take the active
+	// admin role away from a user, so that such transactions run one at a time and each
+	// one's check that an active admin remains sees what the others committed. It is
+	// empty where write transactions run one at a time anyway (SQLite).
+	AdminLock string
 	// ResetIdentity, when set, returns the statement that moves the id generator of table
 	// past the table's largest id, run after inserting rows with explicit ids. It is nil
 	// where the database does that by itself (SQLite's AUTOINCREMENT).

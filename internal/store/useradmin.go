@@ -47,25 +47,22 @@ func checkUser(u ciphemic.User) error {
 // RevokeUser(ctx, u.ID, revokeAt, until) does, in the same transaction, so that no
 // deactivation, password or role change is ever stored without its revocation. A
 // username already taken is CodeConflict, a blank username or an unknown role
-// CodeInvalid, a missing user CodeNotFound.
+// CodeInvalid, a missing user CodeNotFound. Demoting or deactivating the only active
+// admin is CodeConflict "At least one active admin must remain.", decided in the same
+// transaction, so that two admins demoting each other at once cannot both succeed.
 func (db *DB) UpdateUser(ctx context.Context, u ciphemic.User, revokeAt, until time.Time) (ciphemic.User, error) {
 	if err := checkUser(u); err != nil {
 		return ciphemic.User{}, db.fail("update user", err)
 	}
 	var out ciphemic.User
 	err := db.update(ctx, "update user", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET username = $1, email = $2,
-			first_name = $3, last_name = $4, role = $5, is_active = $6,
-			password_hash = COALESCE(NULLIF($7, ''), password_hash) WHERE id = $8`,
-			u.Username, u.Email, u.FirstName, u.LastName, string(u.Role), u.IsActive,
-			u.PasswordHash, u.ID)
-		if db.kind(err) == KindUnique {
-			return errUsernameTaken
+		// A user left an active admin is no admin taken away: no lock, no check.
+		if u.Role != ciphemic.RoleAdmin || !u.IsActive {
+			if err := db.keepAdminTx(ctx, tx, u.ID); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if err := mustAffect(res); err != nil {
+		if err := db.updateUserTx(ctx, tx, u); err != nil {
 			return err
 		}
 		if !revokeAt.IsZero() {
@@ -73,6 +70,7 @@ func (db *DB) UpdateUser(ctx context.Context, u ciphemic.User, revokeAt, until t
 				return err
 			}
 		}
+		var err error
 		out, err = userTx(ctx, tx, u.ID)
 		return err
 	})
@@ -82,17 +80,39 @@ func (db *DB) UpdateUser(ctx context.Context, u ciphemic.User, revokeAt, until t
 	return out, nil
 }
 
+// updateUserTx writes the fields UpdateUser writes.
+func (db *DB) updateUserTx(ctx context.Context, tx *sql.Tx, u ciphemic.User) error {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET username = $1, email = $2,
+		first_name = $3, last_name = $4, role = $5, is_active = $6,
+		password_hash = COALESCE(NULLIF($7, ''), password_hash) WHERE id = $8`,
+		u.Username, u.Email, u.FirstName, u.LastName, string(u.Role), u.IsActive,
+		u.PasswordHash, u.ID)
+	if db.kind(err) == KindUnique {
+		return errUsernameTaken
+	}
+	if err != nil {
+		return err
+	}
+	return mustAffect(res)
+}
+
 // DeleteUser deletes the user id in one transaction: it gives back the seats of the
 // user's enrollments and deletes them, deletes the user's refresh tokens, leaves the
 // courses the user taught without a teacher, and logs a user-level revocation of every
 // token issued up to revokeAt (now when zero) that matters until until, so that every
-// instance stops the user's access tokens. A missing user is CodeNotFound.
+// instance stops the user's access tokens. A missing user is CodeNotFound; the only
+// active admin is CodeConflict "At least one active admin must remain.", decided in the
+// same transaction.
 func (db *DB) DeleteUser(ctx context.Context, id int64, revokeAt, until time.Time) error {
 	now := db.clock()
 	if revokeAt.IsZero() {
 		revokeAt = now
 	}
 	return db.update(ctx, "delete user", func(tx *sql.Tx) error {
+		// First, before the row lock below: see lockAdminsTx.
+		if err := db.keepAdminTx(ctx, tx, id); err != nil {
+			return err
+		}
 		// The lock makes a concurrent Enroll of this user wait and then fail on the
 		// foreign key, rather than add an enrollment the cascade would delete without
 		// giving its seat back.

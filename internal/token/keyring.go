@@ -174,10 +174,12 @@ func PruneRetired(ring []RetiredKey, now time.Time, maxAge time.Duration) []Reti
 }
 
 // LoadKeySet reads the key file keyFile (ParseKeyFile with alg) and, when there is one,
-// its key ring, keeping the previous keys retired at most maxAge before now. The current
-// key is always the key file's: a ring entry equal to it is skipped, as when a rotation
-// has written the ring but not yet the key file.
-func LoadKeySet(keyFile, alg string, now time.Time, maxAge time.Duration) (*KeySet, error) {
+// its key ring, keeping the previous keys retired at most r.Retention before now. Each
+// ring key verifies only within the limits of r, measured from the retirement time the
+// ring records, so every instance reading the same files decides alike, and a restart
+// changes nothing. The current key is always the key file's: a ring entry equal to it is
+// skipped, as when a rotation has written the ring but not yet the key file.
+func LoadKeySet(keyFile, alg string, now time.Time, r Retirement) (*KeySet, error) {
 	current, err := readKeyFileAny(keyFile, alg)
 	if err != nil {
 		return nil, err
@@ -187,23 +189,25 @@ func LoadKeySet(keyFile, alg string, now time.Time, maxAge time.Duration) (*KeyS
 		return nil, err
 	}
 	seen := map[string]bool{current.ID: true}
-	var previous []*Key
-	for _, rk := range PruneRetired(ring, now, maxAge) {
+	var previous []RetiredKey
+	for _, rk := range PruneRetired(ring, now, r.Retention) {
 		if !seen[rk.Key.ID] {
 			seen[rk.Key.ID] = true
-			previous = append(previous, rk.Key)
+			previous = append(previous, rk)
 		}
 	}
-	return NewKeySet(current, previous...)
+	return newKeySet(current, nil, previous, r)
 }
 
 // RotateKeyFile makes a new key of newAlg ("" keeps the current key's algorithm) the
-// current key of keyFile, and moves the old current key, retired now, to the head of the
-// key ring, dropping the ring's keys retired more than maxAge ago. alg is the algorithm
-// of a raw HMAC secret in keyFile (ParseKeyFile). The ring is replaced before the key
-// file, each atomically, so that a server reloading at any moment finds the old key in
-// one of them.
-func RotateKeyFile(keyFile, alg, newAlg string, now time.Time, maxAge time.Duration) (*Key, []RetiredKey, error) {
+// current key of keyFile, and moves the old current key to the head of the key ring,
+// dropping the ring's keys retired more than maxAge ago. alg is the algorithm of a raw
+// HMAC secret in keyFile (ParseKeyFile). The ring is replaced before the key file, each
+// atomically, so that a server reloading at any moment finds the old key in one of them.
+// The old key's retirement time is read from now once the new key exists, just before
+// the files are written: generating an RSA key takes seconds, during which the servers
+// still sign with the old key, and the retirement time bounds what they may sign.
+func RotateKeyFile(keyFile, alg, newAlg string, now func() time.Time, maxAge time.Duration) (*Key, []RetiredKey, error) {
 	old, err := readKeyFileAny(keyFile, alg)
 	if err != nil {
 		return nil, nil, err
@@ -220,8 +224,9 @@ func RotateKeyFile(keyFile, alg, newAlg string, now time.Time, maxAge time.Durat
 	if err != nil {
 		return nil, nil, err
 	}
-	kept := []RetiredKey{{Key: old, RetiredAt: now}}
-	for _, rk := range PruneRetired(ring, now, maxAge) {
+	retired := now()
+	kept := []RetiredKey{{Key: old, RetiredAt: retired}}
+	for _, rk := range PruneRetired(ring, retired, maxAge) {
 		if rk.Key.ID != old.ID {
 			kept = append(kept, rk)
 		}

@@ -158,7 +158,7 @@ func TestRotateKeyFile(t *testing.T) {
 			first := mustKey(t, tc.from, 0)
 			maxAge := 24 * time.Hour
 
-			k1, ring, err := RotateKeyFile(file, tc.from, tc.to, t0, maxAge)
+			k1, ring, err := RotateKeyFile(file, tc.from, tc.to, fixedClock(t0), maxAge)
 			if err != nil {
 				t.Fatalf("RotateKeyFile = %v", err)
 			}
@@ -169,14 +169,14 @@ func TestRotateKeyFile(t *testing.T) {
 			if k1.Algorithm != wantAlg || len(ring) != 1 || ring[0].Key.ID != first.ID {
 				t.Fatalf("RotateKeyFile = %s key, ring %v; want a %s key, the old key in the ring", k1.Algorithm, ring, wantAlg)
 			}
-			k2, ring, err := RotateKeyFile(file, "HS256", "", t0.Add(time.Hour), maxAge)
+			k2, ring, err := RotateKeyFile(file, "HS256", "", fixedClock(t0.Add(time.Hour)), maxAge)
 			if err != nil || len(ring) != 2 || ring[0].Key.ID != k1.ID || ring[1].Key.ID != first.ID {
 				t.Fatalf("second RotateKeyFile = %v, ring of %d; want the two old keys, newest first", err, len(ring))
 			}
 			mustMode0600(t, file)
 			mustMode0600(t, KeyRingPath(file))
 
-			ks, err := LoadKeySet(file, "HS256", t0.Add(time.Hour), maxAge)
+			ks, err := LoadKeySet(file, "HS256", t0.Add(time.Hour), Retirement{Retention: maxAge})
 			if err != nil {
 				t.Fatalf("LoadKeySet = %v", err)
 			}
@@ -185,12 +185,12 @@ func TestRotateKeyFile(t *testing.T) {
 			}
 			// A day later the first key, retired at t0, is pruned on load and on rotation.
 			later := t0.Add(maxAge + time.Minute)
-			if ks, err := LoadKeySet(file, "HS256", later, maxAge); err != nil || len(ks.byID) != 2 {
+			if ks, err := LoadKeySet(file, "HS256", later, Retirement{Retention: maxAge}); err != nil || len(ks.byID) != 2 {
 				t.Errorf("LoadKeySet a day later = %v; want the first key pruned", err)
 			} else if _, ok := ks.key(first.ID); ok {
 				t.Error("LoadKeySet kept a key retired longer ago than maxAge")
 			}
-			if _, ring, err := RotateKeyFile(file, "HS256", "", later, maxAge); err != nil || len(ring) != 2 {
+			if _, ring, err := RotateKeyFile(file, "HS256", "", fixedClock(later), maxAge); err != nil || len(ring) != 2 {
 				t.Errorf("RotateKeyFile a day later: ring of %d, %v; want 2 (the first key pruned)", len(ring), err)
 			}
 			entries, _ := os.ReadDir(filepath.Dir(file))
@@ -209,14 +209,14 @@ func TestPrunedKeyRefused(t *testing.T) {
 	mustWriteFile(t, file, mustKeyFile(t, "HS256", 0))
 	old := mustService(t, testConfig(), mustKey(t, "HS256", 0))
 	raw, _ := mustIssueAccess(t, old, t0)
-	if _, _, err := RotateKeyFile(file, "HS256", "", t0, time.Hour); err != nil {
+	if _, _, err := RotateKeyFile(file, "HS256", "", fixedClock(t0), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		at   time.Time
 		want bool
 	}{{t0.Add(time.Hour), true}, {t0.Add(time.Hour + time.Second), false}} {
-		ks, err := LoadKeySet(file, "HS256", tc.at, time.Hour)
+		ks, err := LoadKeySet(file, "HS256", tc.at, Retirement{Retention: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,6 +229,88 @@ func TestPrunedKeyRefused(t *testing.T) {
 	}
 }
 
+// TestRetiredKeyMintsNothing: a token of a retired key is refused when it was issued after
+// the retirement plus the lag (an instance picking the rotation up late) plus the leeway,
+// the moment the key set holds the ring, as a restarted server's does.
+func TestRetiredKeyMintsNothing(t *testing.T) {
+	const lag, leeway = 5 * time.Second, 2 * time.Second
+	old, s, clock := mustRotatedService(t, Retirement{Retention: time.Hour, Lag: lag}, leeway)
+	holder := mustService(t, testConfig(), old) // an instance not yet reloaded, or a thief
+	limit := t0.Add(lag + leeway)               // 12:00:07.456
+	for _, tc := range []struct {
+		name string
+		iat  time.Time
+		want bool
+	}{
+		{"before the retirement", t0.Add(-time.Minute), true},
+		{"at the retirement", t0, true},
+		{"within lag and leeway", limit, true}, // iat 12:00:07
+		{"after lag and leeway", limit.Add(time.Second), false},
+		{"a day later", t0.Add(24 * time.Hour), false},
+	} {
+		*clock = tc.iat.Add(time.Second)
+		raw, _ := mustIssueAccess(t, holder, tc.iat)
+		if _, err := s.Parse(raw, TypeAccess); (err == nil) != tc.want {
+			t.Errorf("Parse(token of the retired key issued %v after its retirement, %s) = %v, want ok=%v", tc.iat.Sub(t0), tc.name, err, tc.want)
+		}
+	}
+	fresh, _ := mustIssueAccess(t, s, t0.Add(24*time.Hour))
+	if _, err := s.Parse(fresh, TypeAccess); err != nil {
+		t.Errorf("Parse(token of the current key a day after the rotation) = %v, want nil", err)
+	}
+}
+
+// TestRetiredKeyEndsAtRetention: a token of a retired key verifies until the retention has
+// passed and not a second longer, though it has not expired and the key set is the one
+// loaded before; Prune then takes the key out of the set and its JWKS.
+func TestRetiredKeyEndsAtRetention(t *testing.T) {
+	old, s, clock := mustRotatedService(t, Retirement{Retention: time.Hour, Lag: time.Second}, 0)
+	holder := mustService(t, Config{AccessLifetime: 48 * time.Hour, RefreshLifetime: 48 * time.Hour, Now: fixedClock(t0)}, old)
+	raw, _ := mustIssueAccess(t, holder, t0.Add(-time.Second))
+	for _, tc := range []struct {
+		at   time.Time
+		want bool
+	}{{t0.Add(time.Hour), true}, {t0.Add(time.Hour + time.Millisecond), false}, {t0.Add(30 * time.Hour), false}} {
+		*clock = tc.at
+		if _, err := s.Parse(raw, TypeAccess); (err == nil) != tc.want {
+			t.Errorf("Parse(token of a key retired %v ago, retention 1h) = %v, want ok=%v", tc.at.Sub(t0), err, tc.want)
+		}
+	}
+	if same, dropped := s.Keys().Prune(t0.Add(time.Hour)); same != s.Keys() || dropped != nil {
+		t.Errorf("Prune within the retention dropped %v, want nothing", dropped)
+	}
+	pruned, dropped := s.Keys().Prune(t0.Add(time.Hour + time.Millisecond))
+	if len(dropped) != 1 || dropped[0] != old.ID || len(pruned.byID) != 1 || pruned.Current() != s.Keys().Current() {
+		t.Errorf("Prune past the retention = %d keys, dropped %v; want the current key alone, %s dropped", len(pruned.byID), dropped, old.ID)
+	}
+	if strings.Contains(string(pruned.JWKS()), old.ID) || !strings.Contains(string(s.Keys().JWKS()), old.ID) {
+		t.Errorf("JWKS after Prune = %s, want it without the pruned %s", pruned.JWKS(), old.ID)
+	}
+}
+
+// mustRotatedService rotates an EdDSA key file at t0 and returns the old key and a service
+// of the key set LoadKeySet reads with r, whose clock is the returned variable.
+func mustRotatedService(t *testing.T, r Retirement, leeway time.Duration) (*Key, *Service, *time.Time) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "signing.key")
+	mustWriteFile(t, file, mustKeyFile(t, "EdDSA", 0))
+	if _, _, err := RotateKeyFile(file, "EdDSA", "", fixedClock(t0), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := LoadKeySet(file, "EdDSA", t0, r)
+	if err != nil {
+		t.Fatalf("LoadKeySet = %v", err)
+	}
+	clock := t0
+	cfg := testConfig()
+	cfg.Leeway, cfg.Now = leeway, func() time.Time { return clock }
+	s, err := NewService(ks, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustKey(t, "EdDSA", 0), s, &clock
+}
+
 func TestLoadKeySetSkipsCurrentInRing(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "signing.key")
 	current := mustKey(t, "HS256", 0)
@@ -238,7 +320,7 @@ func TestLoadKeySetSkipsCurrentInRing(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustWriteFile(t, KeyRingPath(file), ring)
-	ks, err := LoadKeySet(file, "HS256", t0, time.Hour)
+	ks, err := LoadKeySet(file, "HS256", t0, Retirement{Retention: time.Hour})
 	if err != nil || ks.Current().ID != current.ID || len(ks.byID) != 1 {
 		t.Errorf("LoadKeySet(ring holding the current key) = %v; want the current key once", err)
 	}
@@ -246,19 +328,19 @@ func TestLoadKeySetSkipsCurrentInRing(t *testing.T) {
 
 func TestLoadKeySetErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := LoadKeySet(filepath.Join(dir, "missing"), "HS256", t0, time.Hour); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := LoadKeySet(filepath.Join(dir, "missing"), "HS256", t0, Retirement{Retention: time.Hour}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("LoadKeySet(missing file) = %v, want fs.ErrNotExist", err)
 	}
-	if _, _, err := RotateKeyFile(filepath.Join(dir, "missing"), "HS256", "", t0, time.Hour); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := RotateKeyFile(filepath.Join(dir, "missing"), "HS256", "", fixedClock(t0), time.Hour); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("RotateKeyFile(missing file) = %v, want fs.ErrNotExist", err)
 	}
 	file := filepath.Join(dir, "signing.key")
 	mustWriteFile(t, file, mustKeyFile(t, "HS256", 0))
 	mustWriteFile(t, KeyRingPath(file), []byte("-----BEGIN CIPHEMIC HMAC KEY-----\ncorrupt"))
-	if _, err := LoadKeySet(file, "HS256", t0, time.Hour); err == nil {
+	if _, err := LoadKeySet(file, "HS256", t0, Retirement{Retention: time.Hour}); err == nil {
 		t.Error("LoadKeySet(corrupt ring) = nil error, want one")
 	}
-	if _, _, err := RotateKeyFile(file, "HS256", "", t0, time.Hour); err == nil {
+	if _, _, err := RotateKeyFile(file, "HS256", "", fixedClock(t0), time.Hour); err == nil {
 		t.Error("RotateKeyFile(corrupt ring) = nil error, want one (and the key file untouched)")
 	}
 	if got, _ := os.ReadFile(file); string(got) != string(mustKeyFile(t, "HS256", 0)) {

@@ -59,11 +59,17 @@ func (s *Service) Parse(raw string, want string) (Claims, error) {
 	}
 	st := s.state.Load()
 	var p parsedPayload
-	if _, err := st.parser.ParseWithClaims(raw, &p, st.keys.verificationKey); err != nil {
+	tok, err := st.parser.ParseWithClaims(raw, &p, st.keys.verificationKey)
+	if err != nil {
 		return Claims{}, invalid(reasonOf(err))
 	}
 	c, err := p.claims()
 	if err != nil {
+		return Claims{}, invalid(err)
+	}
+	// A token without kid was verified by the current key, which is never retired.
+	kid, _ := tok.Header["kid"].(string)
+	if err := st.keys.checkRetired(kid, c.IssuedAt, s.cfg.Now(), s.cfg.Leeway); err != nil {
 		return Claims{}, invalid(err)
 	}
 	if want != "" && c.Type != want {

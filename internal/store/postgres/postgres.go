@@ -28,6 +28,20 @@ var migrations embed.FS
 // ("ciphemic" in ASCII) shared by every ciphemic instance on a database.
 const migrationLockKey = 0x63697068656d6963
 
+// adminLockClass is the first key of the advisory lock that serialises the transactions
+// that may take away an active admin ("ciph" in ASCII); the second key is the OID of the
+// users table, so that stores in different schemas of one database do not wait for each
+// other. The two-key form never collides with the one-key migration lock.
+const adminLockClass = 0x63697068
+
+// adminLock is the store's AdminLock. A transaction-level advisory lock was chosen over
+// the alternatives: SELECT … FOR UPDATE on the active admin rows locks only the rows its
+// snapshot sees (not an admin promoted meanwhile), and blocks those admins' logins and
+// enrollments' key checks while it is held; SERIALIZABLE would need every such
+// transaction retried on serialization failures. The advisory lock blocks nothing but
+// the other transactions that take it, and is released at commit or rollback.
+var adminLock = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, 'users'::regclass::oid::integer)", adminLockClass)
+
 // maxConns bounds the pool, leaving room under PostgreSQL's default of 100 connections
 // for several instances.
 const maxConns = 16
@@ -61,6 +75,7 @@ func dialect() store.Dialect {
 		MigrationLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", int64(migrationLockKey)),
 		Classify:      classify,
 		LockRows:      " FOR UPDATE",
+		AdminLock:     adminLock,
 		ResetIdentity: resetIdentity,
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 // RunShared checks that two stores over one database, as two server instances would
 // have, cooperate: a and b must share a fresh database that neither has migrated.
-// Both migrate at once, write at once, and race to rotate the same refresh tokens.
+// Both migrate at once, write at once, race to rotate the same refresh tokens, and
+// race to take the admin role away from the last two active admins.
 func RunShared(t *testing.T, a, b *store.DB) {
 	ctx := context.Background()
 	dbs := []*store.DB{a, b}
@@ -40,6 +41,8 @@ func RunShared(t *testing.T, a, b *store.DB) {
 	for i := range users {
 		sharedRace(t, dbs, jti("tok", i))
 	}
+	// Two instances, each serving one of two admins who remove each other.
+	raceLastAdmins(t, a, b, 2)
 }
 
 // sharedRace rotates old from both stores at once and checks that exactly one wins.

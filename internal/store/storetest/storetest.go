@@ -77,6 +77,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"UpdateUserErrors", testUpdateUserErrors},
 		{"DeleteUser", testDeleteUser},
 		{"DeleteUserWhileEnrolling", testDeleteUserWhileEnrolling},
+		// Issue 12: the last active admin stays, also when two admins race.
+		{"LastAdmin", testLastAdmin},
+		{"LastAdminRace", testLastAdminRace},
 		{"ImportUsers", testImportUsers},
 		{"ImportUsersSequence", testImportUsersSequence},
 		{"ImportUsersAllOrNothing", testImportUsersAllOrNothing},
