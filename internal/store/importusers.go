@@ -27,6 +27,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User) (created, 
 			return 0, 0, db.fail("import users", recordErr(i, u, err))
 		}
 	}
+	defer db.users.clear()
 	err = db.update(ctx, "import users", func(tx *sql.Tx) error {
 		// Users with explicit ids go first and the id generator is moved past them
 		// before any user gets a generated id, which could otherwise be one of them.

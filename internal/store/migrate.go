@@ -32,7 +32,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return db.prepareWrites(ctx)
 }
 
 func (db *DB) migrateTx(ctx context.Context, tx *sql.Tx, m migration) error {

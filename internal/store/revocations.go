@@ -27,15 +27,17 @@ func (db *DB) RevokeAccessToken(ctx context.Context, jti string, userID int64, e
 // token of the user as of validAfter, and logs a user-level revocation that matters
 // until until, for the other instances to replay. A missing user is CodeNotFound.
 func (db *DB) RevokeUser(ctx context.Context, userID int64, validAfter, until time.Time) error {
-	return db.update(ctx, "revoke user", func(tx *sql.Tx) error {
+	err := db.update(ctx, "revoke user", func(tx *sql.Tx) error {
 		return db.revokeUserTx(ctx, tx, userID, validAfter, until)
 	})
+	db.users.forget(userID)
+	return err
 }
 
 func (db *DB) revokeUserTx(ctx context.Context, tx *sql.Tx, userID int64, validAfter, until time.Time) error {
 	va, now := micros(validAfter), micros(db.clock())
-	res, err := tx.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $1
-		WHERE id = $2 AND (tokens_valid_after IS NULL OR tokens_valid_after < $1)`, va, userID)
+	res, err := tx.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $1, changed_at = $3
+		WHERE id = $2 AND (tokens_valid_after IS NULL OR tokens_valid_after < $1)`, va, userID, now)
 	if err != nil {
 		return err
 	}

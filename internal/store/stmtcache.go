@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 )
 
@@ -41,6 +42,14 @@ func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) (*sql.S
 	return stmt, nil
 }
 
+// lookup returns the statement of query if it was prepared.
+func (c *stmtCache) lookup(query string) (*sql.Stmt, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stmt, ok := c.stmts[query]
+	return stmt, ok
+}
+
 // close releases the statements; the pools close after.
 func (c *stmtCache) close() {
 	c.mu.Lock()
@@ -51,14 +60,27 @@ func (c *stmtCache) close() {
 	c.stmts = nil
 }
 
-// txStmt returns query prepared on the write pool and bound to tx. Parsing and planning
-// a statement costs SQLite as much as running it, and the refresh path runs four in each
-// rotation; a statement prepared once on the (single) write connection is reused by
-// every later transaction on it. If preparing fails, the caller gets the error of the
-// query itself when it runs unprepared.
+// hotWrites are the statements of the refresh path, prepared on the write pool when the
+// store is migrated: parsing and planning a statement costs SQLite as much as running it,
+// and a rotation runs four.
+var hotWrites = []string{rotateQuery, rotateBlacklistQuery, tokenUserQuery, insertTokenQuery, recordAuditQuery}
+
+// prepareWrites prepares hotWrites on the write pool. It must run outside any
+// transaction: SQLite's write pool has one connection, which a transaction holds.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	for _, q := range hotWrites {
+		if _, err := db.writeStmts.get(ctx, db.write, q); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	}
+	return nil
+}
+
+// txStmt returns query bound to tx: prepared, when prepareWrites prepared it (the
+// statement is reused by every transaction on the connection), else as text.
 func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) txQuerier {
-	stmt, err := db.writeStmts.get(ctx, db.write, query)
-	if err != nil {
+	stmt, ok := db.writeStmts.lookup(query)
+	if !ok {
 		return unprepared{tx: tx, query: query}
 	}
 	return tx.StmtContext(ctx, stmt)

@@ -122,10 +122,12 @@ func (db *DB) CreateRefreshToken(ctx context.Context, t ciphemic.RefreshToken) e
 	})
 }
 
+// insertTokenQuery records a refresh token.
+const insertTokenQuery = `INSERT INTO refresh_tokens
+	(jti, user_id, family_id, issued_at, expires_at, blacklisted_at, replaced_by)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
 func (db *DB) insertTokenTx(ctx context.Context, tx *sql.Tx, t ciphemic.RefreshToken) error {
-	const insertTokenQuery = `INSERT INTO refresh_tokens
-		(jti, user_id, family_id, issued_at, expires_at, blacklisted_at, replaced_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	replaced := sql.NullString{String: t.ReplacedBy, Valid: t.ReplacedBy != ""}
 	_, err := db.txStmt(ctx, tx, insertTokenQuery).ExecContext(ctx, t.JTI, t.UserID, t.FamilyID, micros(t.IssuedAt),
 		micros(t.ExpiresAt), nullMicros(t.BlacklistedAt), replaced)
@@ -248,13 +250,9 @@ func (db *DB) RotateRefreshTokenAudited(ctx context.Context, oldJTI string, next
 // spendReturningTx is spendTx for a rotation, which also needs the spent token's record:
 // the conditional UPDATE returns it, sparing a read.
 func (db *DB) spendReturningTx(ctx context.Context, tx *sql.Tx, oldJTI, nextJTI string, blacklist bool, now time.Time) (tokenState, error) {
-	q := `UPDATE refresh_tokens SET replaced_by = $1
-		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3
-		RETURNING user_id, family_id, issued_at, expires_at`
+	q := rotateQuery
 	if blacklist {
-		q = `UPDATE refresh_tokens SET replaced_by = $1, blacklisted_at = $3
-			WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3
-			RETURNING user_id, family_id, issued_at, expires_at`
+		q = rotateBlacklistQuery
 	}
 	s := tokenState{jti: oldJTI}
 	err := db.txStmt(ctx, tx, q).QueryRowContext(ctx, nextJTI, oldJTI, micros(now)).
@@ -264,6 +262,16 @@ func (db *DB) spendReturningTx(ctx context.Context, tx *sql.Tx, oldJTI, nextJTI 
 	}
 	return s, classifyUnspent(ctx, tx, zeroRows{}, oldJTI, now)
 }
+
+// rotateQuery and rotateBlacklistQuery are spendTx's UPDATEs returning the spent row.
+const (
+	rotateQuery = `UPDATE refresh_tokens SET replaced_by = $1
+		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3
+		RETURNING user_id, family_id, issued_at, expires_at`
+	rotateBlacklistQuery = `UPDATE refresh_tokens SET replaced_by = $1, blacklisted_at = $3
+		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3
+		RETURNING user_id, family_id, issued_at, expires_at`
+)
 
 // zeroRows is the result of an UPDATE that touched no row.
 type zeroRows struct{}

@@ -74,6 +74,7 @@ func (db *DB) UpdateUser(ctx context.Context, u ciphemic.User, revokeAt, until t
 		out, err = userTx(ctx, tx, u.ID)
 		return err
 	})
+	db.users.forget(u.ID)
 	if err != nil {
 		return ciphemic.User{}, err
 	}
@@ -84,9 +85,9 @@ func (db *DB) UpdateUser(ctx context.Context, u ciphemic.User, revokeAt, until t
 func (db *DB) updateUserTx(ctx context.Context, tx *sql.Tx, u ciphemic.User) error {
 	res, err := tx.ExecContext(ctx, `UPDATE users SET username = $1, email = $2,
 		first_name = $3, last_name = $4, role = $5, is_active = $6,
-		password_hash = COALESCE(NULLIF($7, ''), password_hash) WHERE id = $8`,
+		password_hash = COALESCE(NULLIF($7, ''), password_hash), changed_at = $9 WHERE id = $8`,
 		u.Username, u.Email, u.FirstName, u.LastName, string(u.Role), u.IsActive,
-		u.PasswordHash, u.ID)
+		u.PasswordHash, u.ID, micros(db.clock()))
 	if db.kind(err) == KindUnique {
 		return errUsernameTaken
 	}
@@ -108,6 +109,7 @@ func (db *DB) DeleteUser(ctx context.Context, id int64, revokeAt, until time.Tim
 	if revokeAt.IsZero() {
 		revokeAt = now
 	}
+	defer db.users.forget(id)
 	return db.update(ctx, "delete user", func(tx *sql.Tx) error {
 		// First, before the row lock below: see lockAdminsTx.
 		if err := db.keepAdminTx(ctx, tx, id); err != nil {

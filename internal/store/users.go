@@ -119,19 +119,22 @@ func (db *DB) CountUsers(ctx context.Context) (int64, error) {
 // RecordLogin sets the user's last_login to at and, when newHash is not empty, replaces
 // the password hash (a hash upgraded on login). A missing user is CodeNotFound.
 func (db *DB) RecordLogin(ctx context.Context, userID int64, at time.Time, newHash string) error {
-	return db.update(ctx, "record login", func(tx *sql.Tx) error {
+	err := db.update(ctx, "record login", func(tx *sql.Tx) error {
 		if newHash != "" {
-			if err := setPasswordTx(ctx, tx, userID, newHash); err != nil {
+			if err := db.setPasswordTx(ctx, tx, userID, newHash); err != nil {
 				return err
 			}
 		}
 		res, err := tx.ExecContext(ctx,
-			`UPDATE users SET last_login = $1 WHERE id = $2`, nullMicros(at), userID)
+			`UPDATE users SET last_login = $1, changed_at = $2 WHERE id = $3`,
+			nullMicros(at), micros(db.clock()), userID)
 		if err != nil {
 			return err
 		}
 		return mustAffect(res)
 	})
+	db.users.forget(userID)
+	return err
 }
 
 // ChangePassword sets the user's password hash and, in the same transaction, revokes
@@ -140,17 +143,20 @@ func (db *DB) ChangePassword(ctx context.Context, userID int64, hash string, val
 	if hash == "" {
 		return db.fail("change password", ciphemic.Errorf(ciphemic.CodeInvalid, "A password hash is required."))
 	}
-	return db.update(ctx, "change password", func(tx *sql.Tx) error {
-		if err := setPasswordTx(ctx, tx, userID, hash); err != nil {
+	err := db.update(ctx, "change password", func(tx *sql.Tx) error {
+		if err := db.setPasswordTx(ctx, tx, userID, hash); err != nil {
 			return err
 		}
 		return db.revokeUserTx(ctx, tx, userID, validAfter, until)
 	})
+	db.users.forget(userID)
+	return err
 }
 
-func setPasswordTx(ctx context.Context, tx *sql.Tx, userID int64, hash string) error {
+func (db *DB) setPasswordTx(ctx context.Context, tx *sql.Tx, userID int64, hash string) error {
 	res, err := tx.ExecContext(ctx,
-		`UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+		`UPDATE users SET password_hash = $1, changed_at = $2 WHERE id = $3`,
+		hash, micros(db.clock()), userID)
 	if err != nil {
 		return err
 	}

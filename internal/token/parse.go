@@ -58,6 +58,10 @@ func (s *Service) Parse(raw string, want string) (Claims, error) {
 		return Claims{}, invalid(err)
 	}
 	st := s.state.Load()
+	now := s.cfg.Now()
+	if e, ok := st.cache.get(raw, now, s.cfg.Leeway); ok {
+		return s.checkVerified(st, e.claims, e.kid, now, want)
+	}
 	var p parsedPayload
 	tok, err := st.parser.ParseWithClaims(raw, &p, st.keys.verificationKey)
 	if err != nil {
@@ -67,9 +71,20 @@ func (s *Service) Parse(raw string, want string) (Claims, error) {
 	if err != nil {
 		return Claims{}, invalid(err)
 	}
-	// A token without kid was verified by the current key, which is never retired.
 	kid, _ := tok.Header["kid"].(string)
-	if err := st.keys.checkRetired(kid, c.IssuedAt, s.cfg.Now(), s.cfg.Leeway); err != nil {
+	c, err = s.checkVerified(st, c, kid, now, want)
+	if err == nil && c.Type == TypeAccess {
+		st.cache.put(raw, c, kid) // refresh tokens are used once: not worth a slot
+	}
+	return c, err
+}
+
+// checkVerified applies the rules that a correctly signed token's claims must still pass
+// at now, on every use, whether just parsed or found in the cache: the retirement of its
+// key and the type wanted.
+func (s *Service) checkVerified(st *state, c Claims, kid string, now time.Time, want string) (Claims, error) {
+	// A token without kid was verified by the current key, which is never retired.
+	if err := st.keys.checkRetired(kid, c.IssuedAt, now, s.cfg.Leeway); err != nil {
 		return Claims{}, invalid(err)
 	}
 	if want != "" && c.Type != want {

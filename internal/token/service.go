@@ -30,6 +30,9 @@ type Config struct {
 	Leeway time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// VerifiedCacheSize bounds the cache of verified access tokens (verifiedcache.go):
+	// 0 means DefaultVerifiedCacheSize, a negative value turns it off.
+	VerifiedCacheSize int
 }
 
 // Claims is what a verified token says.
@@ -67,6 +70,7 @@ type Service struct {
 type state struct {
 	keys   *KeySet
 	parser *jwt.Parser
+	cache  *verifiedCache // nil when off; new with every key set
 }
 
 // NewService returns a service that signs with keys.Current() and verifies with all keys.
@@ -90,7 +94,19 @@ func NewService(keys *KeySet, cfg Config) (*Service, error) {
 
 // SetKeys replaces the key set; tokens issued afterwards are signed by keys.Current().
 func (s *Service) SetKeys(keys *KeySet) {
-	s.state.Store(&state{keys: keys, parser: newParser(keys.algs, s.cfg)})
+	s.state.Store(&state{keys: keys, parser: newParser(keys.algs, s.cfg), cache: newVerifiedCache(s.cacheSize())})
+}
+
+// cacheSize is the verified cache's bound that Config asks for.
+func (s *Service) cacheSize() int {
+	switch n := s.cfg.VerifiedCacheSize; {
+	case n == 0:
+		return DefaultVerifiedCacheSize
+	case n < 0:
+		return 0
+	default:
+		return n
+	}
 }
 
 // Keys returns the key set in force.
