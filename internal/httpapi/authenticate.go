@@ -43,8 +43,8 @@ func (a authenticator) principal(r *http.Request) (ciphemic.Principal, error) {
 	if err != nil {
 		return ciphemic.Principal{}, errAccessTokenInvalid
 	}
-	if a.maxAge > 0 && a.now().Sub(a.view.LastSync()) > a.maxAge {
-		return ciphemic.Principal{}, ciphemic.Errorf(ciphemic.CodeUnavailable, "revocation view is stale")
+	if err := a.checkFresh(); err != nil {
+		return ciphemic.Principal{}, err
 	}
 	if a.view.Revoked(claims) {
 		return ciphemic.Principal{}, errAccessTokenInvalid
@@ -55,6 +55,15 @@ func (a authenticator) principal(r *http.Request) (ciphemic.Principal, error) {
 		TokenID:   claims.JTI,
 		ExpiresAt: claims.ExpiresAt,
 	}, nil
+}
+
+// checkFresh fails closed (503) when the revocation view is older than maxAge: past it
+// a revoked token could pass unnoticed.
+func (a authenticator) checkFresh() error {
+	if a.maxAge > 0 && a.now().Sub(a.view.LastSync()) > a.maxAge {
+		return ciphemic.Errorf(ciphemic.CodeUnavailable, "revocation view is stale")
+	}
+	return nil
 }
 
 // bearerToken reads "Authorization: Bearer <token>" as simplejwt does: another scheme (or

@@ -241,8 +241,15 @@ func TestRevocationViewStaleFailsClosed(t *testing.T) {
 	if r := in.get(t, "/api/me/", access); r.status != 200 {
 		t.Fatalf("fresh view: GET /api/me/ = %d, want 200", r.status)
 	}
+	if r := in.postJSON(t, "/api/token/verify/", map[string]string{"token": access}); r.status != 200 {
+		t.Fatalf("fresh view: verify = %d %s, want 200", r.status, r.body)
+	}
 	in.clock.Advance(11 * time.Second)
 	wantStatusBody(t, in.get(t, "/api/me/", access), 503, `{"detail":"Service temporarily unavailable, try again later."}`)
+	// Verify follows the protected routes' rule: it cannot vouch for an access token it
+	// cannot check against revocations.
+	wantStatusBody(t, in.postJSON(t, "/api/token/verify/", map[string]string{"token": access}), 503,
+		`{"detail":"Service temporarily unavailable, try again later."}`)
 	if r := in.get(t, "/readyz", ""); r.status != 503 {
 		t.Errorf("stale view: /readyz = %d, want 503", r.status)
 	}

@@ -131,8 +131,10 @@ func (s sessions) familyOf(ctx context.Context, claims token.Claims) (string, er
 }
 
 // handleTokenVerify serves POST /api/token/verify/: 200 {} for a token of either type that
-// verifies and is not blacklisted or revoked; 401 otherwise.
-func handleTokenVerify(s sessions) http.Handler {
+// verifies and is not blacklisted or revoked; 401 otherwise. An access token is checked
+// against the revocation view as on a protected route, so it fails closed (503) in the
+// same way when the view is stale.
+func handleTokenVerify(s sessions, authn authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := readTokenField(r, "token")
 		if err != nil {
@@ -144,9 +146,15 @@ func handleTokenVerify(s sessions) http.Handler {
 			writeError(w, r, errTokenInvalid)
 			return
 		}
-		if claims.Type == token.TypeAccess && s.view.Revoked(claims) {
-			writeError(w, r, errTokenInvalid)
-			return
+		if claims.Type == token.TypeAccess {
+			if err := authn.checkFresh(); err != nil {
+				writeError(w, r, err)
+				return
+			}
+			if s.view.Revoked(claims) {
+				writeError(w, r, errTokenInvalid)
+				return
+			}
 		}
 		if claims.Type == token.TypeRefresh {
 			if _, err := s.store.UseRefreshToken(r.Context(), claims.JTI, s.now()); err != nil {

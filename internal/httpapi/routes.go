@@ -23,7 +23,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("POST", "/api/token/", nil, setsCookie(handleTokenObtain(creds, gate, s, false)))
 	rt.handle("POST", "/login/", nil, setsCookie(handleTokenObtain(creds, gate, s, true)))
 	rt.handle("POST", "/api/token/refresh/", nil, setsCookie(handleTokenRefresh(s, cfg.RotateRefreshTokens, cfg.BlacklistAfterRotation)))
-	rt.handle("POST", "/api/token/verify/", nil, handleTokenVerify(s))
+	rt.handle("POST", "/api/token/verify/", nil, handleTokenVerify(s, authn))
 	rt.handle("POST", "/api/token/blacklist/", nil, handleTokenBlacklist(s, authn))
 	rt.handle("POST", "/api/token/revoke-all/", user, handleRevokeAll(s))
 	rt.handle("GET", "/.well-known/jwks.json", nil, handleJWKS(deps.Tokens))
