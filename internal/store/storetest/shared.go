@@ -43,6 +43,7 @@ func RunShared(t *testing.T, a, b *store.DB) {
 	}
 	// Two instances, each serving one of two admins who remove each other.
 	raceLastAdmins(t, a, b, 2)
+	sharedUserCache(t, a, b)
 }
 
 // sharedRace rotates old from both stores at once and checks that exactly one wins.

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"UserByUsernameCase", testUserByUsernameCase},
 		{"UserTimes", testUserTimes},
 		{"CountUsers", testCountUsers},
+		{"UserCacheLocal", testUserCacheLocal},
 		{"RecordLogin", testRecordLogin},
 		{"ChangePassword", testChangePassword},
 		{"CreateRefreshToken", testCreateRefreshToken},
