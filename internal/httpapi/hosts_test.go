@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const bodyInvalidHost = `{"detail":"Invalid host header."}`
+
+// TestAllowedHostsMatch: Host headers are compared by their host part (any port),
+// case-insensitively, without a trailing dot, IPv6 in brackets by address; ".example.com"
+// admits the domain and its subdomains; "*" any well-formed host; malformed ones none.
+func TestAllowedHostsMatch(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		allowed  []string
+		refused  []string
+	}{
+		{nil, // the default
+			[]string{"localhost", "localhost:8000", "LOCALHOST", "localhost.", "app.localhost:3000",
+				"127.0.0.1", "127.0.0.1:8000", "[::1]", "[::1]:8000", "[0:0:0:0:0:0:0:1]:80"},
+			[]string{"evil.example", "evil.example:8000", "127.0.0.2", "10.0.0.1", "", "::1", "localhost:",
+				"localhost:http", "localhost:8000:9", "localhost:123456", "[::1]x", "[::1", "[::1]:",
+				"localhost@evil.example", "localhost/evil", "evil.example#localhost", "localhost..",
+				".localhost", "*", "[fe80::1%25lo]", "[127.0.0.1]", "local host"}},
+		{[]string{".example.com", "api.test", "192.0.2.1", "[2001:db8::1]"},
+			[]string{"example.com", "a.example.com", "a.b.example.com:443", "EXAMPLE.COM.", "api.test:8000",
+				"192.0.2.1:8000", "[2001:DB8::1]:443", "[2001:db8:0::1]"},
+			[]string{"badexample.com", "example.com.evil.example", "x.api.test", "192.0.2.2", "[2001:db8::2]",
+				"localhost", "127.0.0.1"}},
+		{[]string{"*"},
+			[]string{"anything.example", "127.0.0.1:1", "[2001:db8::1]"},
+			[]string{"", "a b", "evil.example/x", "evil.example?", "a@b"}},
+		{[]string{".0.1"}, nil, []string{"10.0.0.1"}}, // a domain never matches an address
+		{[]string{"Example.COM.", "not a host", "*.bad.example"},
+			[]string{"example.com"}, []string{"not a host", "x.bad.example"}},
+	}
+	for _, tt := range tests {
+		hosts := newAllowedHosts(tt.patterns)
+		for _, h := range tt.allowed {
+			if !hosts.allows(h) {
+				t.Errorf("allowed hosts %q: allows(%q) = false, want true", tt.patterns, h)
+			}
+		}
+		for _, h := range tt.refused {
+			if hosts.allows(h) {
+				t.Errorf("allowed hosts %q: allows(%q) = true, want false", tt.patterns, h)
+			}
+		}
+	}
+}
+
+// TestParseAllowedHosts: --allowed-hosts entries are normalised as Host headers are
+// compared; URLs, ports, "*.domain", "*" among others and malformed names are refused.
+func TestParseAllowedHosts(t *testing.T) {
+	good := []struct {
+		list string
+		want []string
+	}{
+		{"", nil},
+		{" , ", nil},
+		{" api.example.com , .Example.org. ,192.0.2.1, ::1, [2001:DB8:0::1]",
+			[]string{"api.example.com", ".example.org", "192.0.2.1", "[::1]", "[2001:db8::1]"}},
+		{"*", []string{"*"}},
+		{"a.test,A.TEST,a.test.", []string{"a.test"}},
+		{"my_service", []string{"my_service"}}, // docker-compose service names
+	}
+	for _, tt := range good {
+		got, err := ParseAllowedHosts(tt.list)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseAllowedHosts(%q) = %q, %v; want %q", tt.list, got, err, tt.want)
+		}
+	}
+	bad := []struct{ list, mention string }{
+		{"https://api.example.com", "not URLs"},
+		{"*.example.com", ".example.com"},
+		{"api.example.com:8000", "without a port"},
+		{"[::1]:8000", "without a port"},
+		{"*, api.example.com", `"*"`},
+		{"a..b", "a..b"},
+		{".", `"."`},
+		{"a b", "a b"},
+		{"ok.example, -bad!", "-bad!"},
+		{".192.0.2.1", "IP address"},
+		{"[fe80::1%eth0]", "fe80::1%eth0"},
+		{"[192.0.2.1]", "192.0.2.1"},
+	}
+	for _, tt := range bad {
+		got, err := ParseAllowedHosts(tt.list)
+		if err == nil || !strings.Contains(err.Error(), tt.mention) {
+			t.Errorf("ParseAllowedHosts(%q) = %q, %v; want an error mentioning %s", tt.list, got, err, tt.mention)
+		}
+	}
+}
+
+// TestHostHeaderRefused is the review's case: a direct client's Host is checked before
+// anything else, so "Host: evil.example" gets 400 instead of links to evil.example, on
+// every route but the operations probes; allowed hosts (localhost, loopback, any port)
+// get their links.
+func TestHostHeaderRefused(t *testing.T) {
+	in := newInstance(t, options{})
+	s := newSchool(t, in)
+	for i := range 2 {
+		in.mustCourse(t, fmt.Sprintf("H%d", i), s.teacher.user, 10)
+	}
+	const list = "/api/school/courses/?page_size=1"
+	for _, host := range []string{"evil.example", "evil.example:" + in.port(t), "127.0.0.1.evil.example", "localhost:8000@evil.example"} {
+		r := in.call(t, s.student, "GET", list, nil, "Host: "+host)
+		wantStatusBody(t, r, http.StatusBadRequest, bodyInvalidHost)
+		if strings.Contains(string(r.body), "evil") {
+			t.Errorf("Host %q: the answer %s names the host", host, r.body)
+		}
+	}
+	for _, path := range []string{"/api/schema/", "/api/token/", "/nope", "/healthz/../api/schema/"} {
+		wantStatusBody(t, in.do(t, "GET", path, "", nil, "Host: evil.example"), http.StatusBadRequest, bodyInvalidHost)
+	}
+	for _, path := range []string{"/healthz", "/healthz/", "/readyz", "/metrics"} {
+		if r := in.do(t, "GET", path, "", nil, "Host: 10.1.2.3:8000"); r.status != http.StatusOK {
+			t.Errorf("GET %s with the instance's IP as Host = %d %s, want 200 (probes are exempt)", path, r.status, r.body)
+		}
+	}
+	for _, host := range []string{"localhost:" + in.port(t), "LocalHost.", "[::1]:" + in.port(t), "127.0.0.1"} {
+		p := mustPage(t, in.call(t, s.student, "GET", list, nil, "Host: "+host))
+		if want := "http://" + host + "/api/school/courses/?page=2&page_size=1"; strOrNil(p.Next) != want {
+			t.Errorf("Host %q: next = %s, want %s", host, strOrNil(p.Next), want)
+		}
+	}
+}
+
+// TestHostHeaderCORSPreflight: a refused host gets no CORS grant, not even to a preflight
+// from an allowed origin.
+func TestHostHeaderCORSPreflight(t *testing.T) {
+	in := newInstance(t, options{cfg: &Config{CORSAllowedOrigins: []string{"https://app.example.com"}}})
+	r := in.do(t, "OPTIONS", "/api/me/", "", nil, "Host: evil.example",
+		"Origin: https://app.example.com", "Access-Control-Request-Method: GET")
+	wantStatusBody(t, r, http.StatusBadRequest, bodyInvalidHost)
+	if got := r.header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("preflight to a refused host: Access-Control-Allow-Origin = %q, want none", got)
+	}
+}
+
+// TestHostHeaderForwarded: behind a trusted proxy the X-Forwarded-Host it sends is the
+// host checked (and linked to), the proxy's own Host need not be allowed; from anyone
+// else X-Forwarded-Host is ignored and the Host header is checked.
+func TestHostHeaderForwarded(t *testing.T) {
+	tests := []struct {
+		name, proxies string
+		headers       []string
+		want          string // the next link's base, or "" for 400
+	}{
+		{"trusted, allowed", "127.0.0.0/8", []string{"Host: ciphemic-internal:8000", "X-Forwarded-Host: api.example.com"}, "http://api.example.com"},
+		{"trusted, allowed, TLS at the proxy", "127.0.0.0/8", []string{"X-Forwarded-Host: API.example.com:8443", "X-Forwarded-Proto: https"}, "https://API.example.com:8443"},
+		{"trusted, refused", "127.0.0.0/8", []string{"X-Forwarded-Host: evil.example"}, ""},
+		{"trusted, refused first value", "127.0.0.0/8", []string{"X-Forwarded-Host: evil.example, api.example.com"}, ""},
+		{"trusted, malformed", "127.0.0.0/8", []string{"X-Forwarded-Host: api.example.com/evil"}, ""},
+		{"trusted, none sent", "127.0.0.0/8", []string{"Host: api.example.com"}, "http://api.example.com"},
+		{"untrusted, ignored", "10.0.0.0/8", []string{"X-Forwarded-Host: evil.example"}, "http://127.0.0.1:PORT"},
+		{"untrusted, Host checked", "10.0.0.0/8", []string{"Host: evil.example", "X-Forwarded-Host: api.example.com"}, ""},
+		{"no proxies, Host checked", "", []string{"Host: evil.example", "X-Forwarded-Host: api.example.com"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var proxies []netip.Prefix
+			if tt.proxies != "" {
+				proxies = []netip.Prefix{netip.MustParsePrefix(tt.proxies)}
+			}
+			in := newInstance(t, options{cfg: &Config{TrustedProxies: proxies, AllowedHosts: []string{"api.example.com", "127.0.0.1"}}})
+			s := newSchool(t, in)
+			for i := range 2 {
+				in.mustCourse(t, fmt.Sprintf("F%d", i), s.teacher.user, 10)
+			}
+			r := in.call(t, s.student, "GET", "/api/school/courses/?page_size=1", nil, tt.headers...)
+			if tt.want == "" {
+				wantStatusBody(t, r, http.StatusBadRequest, bodyInvalidHost)
+				return
+			}
+			want := strings.Replace(tt.want, "PORT", in.port(t), 1) + "/api/school/courses/?page=2&page_size=1"
+			if got := strOrNil(mustPage(t, r).Next); got != want {
+				t.Errorf("next = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// port is the test server's port.
+func (in *instance) port(t testing.TB) string {
+	t.Helper()
+	u, err := url.Parse(in.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Port()
+}
