@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 )
@@ -212,4 +214,78 @@ func parseHostIP(e string) (string, bool) {
 		return "[" + addr.String() + "]", true
 	}
 	return addr.String(), true
+}
+
+// ParsePublicURL validates a --public-url value, the base URL clients use
+// ("https://api.example.com"), and returns it normalised: scheme and host in lower case,
+// no default port, no trailing slash. A path ("https://example.com/ciphemic") is the
+// prefix under which a reverse proxy that strips it serves the API; links get it in front
+// of the API's own paths. The value is not quoted in errors: it might hold a password.
+func ParsePublicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("not a URL; want an absolute URL like https://api.example.com")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme != "http" && scheme != "https":
+		return "", fmt.Errorf("want an absolute http:// or https:// URL like https://api.example.com")
+	case u.Opaque != "" || u.Host == "":
+		return "", fmt.Errorf("want scheme://host[:port][/path]")
+	case u.User != nil:
+		return "", fmt.Errorf("a public URL has no user:password@")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
+		return "", fmt.Errorf("a public URL has no query or fragment")
+	}
+	origin, err := parseOrigin(scheme + "://" + u.Host)
+	if err != nil {
+		return "", fmt.Errorf("the host must be a DNS name or an IP address, the port 1 to 65535")
+	}
+	prefix := strings.TrimSuffix(u.EscapedPath(), "/")
+	if prefix != "" && path.Clean(prefix) != prefix {
+		return "", fmt.Errorf("the path must be a clean prefix like /ciphemic (no //, . or ..)")
+	}
+	return origin + prefix, nil
+}
+
+// linkBase builds the absolute URLs of links and names the API's own origin: from
+// Config.PublicURL alone when it is set, otherwise from the request as the client
+// addressed it (behind trusted proxies too).
+type linkBase struct {
+	proxies trustedProxies
+	// public is the normalised PublicURL, publicOrigin its scheme://host[:port].
+	public, publicOrigin string
+}
+
+// newLinkBase is the link base of cfg. An invalid PublicURL is a programming error
+// (serve validates it with ParsePublicURL), which would otherwise produce broken links
+// silently.
+func newLinkBase(cfg Config) linkBase {
+	b := linkBase{proxies: trustedProxies(cfg.TrustedProxies)}
+	if cfg.PublicURL == "" {
+		return b
+	}
+	public, err := ParsePublicURL(cfg.PublicURL)
+	if err != nil {
+		panic("httpapi: Config.PublicURL: " + err.Error())
+	}
+	u, _ := url.Parse(public)
+	b.public, b.publicOrigin = public, u.Scheme+"://"+u.Host
+	return b
+}
+
+// baseURL is what the links of a request start with, before the API's own path.
+func (b linkBase) baseURL(r *http.Request) string {
+	if b.public != "" {
+		return b.public
+	}
+	return b.proxies.baseURL(r)
+}
+
+// origin is the API's own origin for the CORS and CSRF checks of a request.
+func (b linkBase) origin(r *http.Request) string {
+	if b.publicOrigin != "" {
+		return b.publicOrigin
+	}
+	return b.proxies.baseURL(r)
 }

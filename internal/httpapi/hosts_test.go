@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -98,6 +99,37 @@ func TestParseAllowedHosts(t *testing.T) {
 	}
 }
 
+// TestParsePublicURL: an absolute http(s) URL without query or fragment, normalised; a
+// path is a clean prefix; a password in it is never repeated in the error.
+func TestParsePublicURL(t *testing.T) {
+	good := map[string]string{
+		"https://API.Example.com":           "https://api.example.com",
+		"HTTPS://api.example.com/":          "https://api.example.com",
+		"https://api.example.com:443":       "https://api.example.com",
+		"http://127.0.0.1:8000":             "http://127.0.0.1:8000",
+		"https://example.com/ciphemic/":     "https://example.com/ciphemic",
+		"https://example.com/a%20b/c":       "https://example.com/a%20b/c",
+		"https://[2001:DB8::1]:8443/api/v1": "https://[2001:db8::1]:8443/api/v1",
+	}
+	for in, want := range good {
+		if got, err := ParsePublicURL(in); err != nil || got != want {
+			t.Errorf("ParsePublicURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "api.example.com", "/api", "//api.example.com", "ftp://api.example.com",
+		"https://", "https:api.example.com", "https://user:s3cret@api.example.com", "https://api.example.com/?a=1",
+		"https://api.example.com/?", "https://api.example.com/#top", "https://api.example.com#",
+		"https://api.example.com/a/../b", "https://api.example.com//a", "https://api.example.com/./a",
+		"https://api.example.com:99999", "https://*.example.com", "https://[fe80::1%25eth0]", "https://a b"} {
+		got, err := ParsePublicURL(in)
+		if err == nil {
+			t.Errorf("ParsePublicURL(%q) = %q, want an error", in, got)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParsePublicURL error %q repeats the password", err)
+		}
+	}
+}
+
 // TestHostHeaderRefused is the review's case: a direct client's Host is checked before
 // anything else, so "Host: evil.example" gets 400 instead of links to evil.example, on
 // every route but the operations probes; allowed hosts (localhost, loopback, any port)
@@ -184,6 +216,36 @@ func TestHostHeaderForwarded(t *testing.T) {
 				t.Errorf("next = %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// TestPublicURLLinks: with PublicURL, links are built from it alone (its path prefix in
+// front), whatever Host or forwarded headers say, and it is the API's own origin.
+func TestPublicURLLinks(t *testing.T) {
+	cfg := Config{
+		PublicURL:      "https://api.example.com/school/",
+		AllowedHosts:   []string{"127.0.0.1", "other.example"},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	}
+	in := newInstance(t, options{cfg: &cfg})
+	s := newSchool(t, in)
+	for i := range 3 {
+		in.mustCourse(t, fmt.Sprintf("P%d", i), s.teacher.user, 10)
+	}
+	const base = "https://api.example.com/school/api/school/courses/"
+	for _, headers := range [][]string{nil, {"X-Forwarded-Host: other.example", "X-Forwarded-Proto: http"}} {
+		p := mustPage(t, in.call(t, s.student, "GET", "/api/school/courses/?page=2&page_size=1&search=P", nil, headers...))
+		if next, prev := strOrNil(p.Next), strOrNil(p.Previous); next != base+"?page=3&page_size=1&search=P" || prev != base+"?page_size=1&search=P" {
+			t.Errorf("headers %q: next, previous = %s, %s; want links under %s", headers, next, prev, base)
+		}
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "other.example"
+	if got := newLinkBase(cfg).origin(r); got != "https://api.example.com" {
+		t.Errorf("origin = %q, want https://api.example.com", got)
+	}
+	if got := newLinkBase(Config{}).origin(r); got != "http://other.example" {
+		t.Errorf("origin without PublicURL = %q, want http://other.example (the request's)", got)
 	}
 }
 

@@ -29,7 +29,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("GET", "/api/me/", user, handleMe(deps.Store))
 	rt.handle("POST", "/api/me/password/", user, handlePasswordChange(deps.Store, deps.Passwords, s))
 
-	school, links := deps.School, trustedProxies(cfg.TrustedProxies)
+	school, links := deps.School, newLinkBase(cfg)
 	rt.handle("GET", "/api/school/courses/", user, handleCourseList(school, links))
 	rt.handle("POST", "/api/school/courses/", user, handleCourseCreate(school))
 	rt.handle("GET", "/api/school/courses/{id}/", user, handleCourseGet(school))

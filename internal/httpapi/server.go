@@ -41,6 +41,10 @@ type Config struct {
 	// is not among them gets 400 "Invalid host header." (hosts.go). Empty means
 	// DefaultAllowedHosts, localhost and loopback only.
 	AllowedHosts []string
+	// PublicURL is the base URL clients use, as ParsePublicURL returns it; when set, links
+	// and the API's own origin come from it alone, never from the request. Empty: from
+	// the (checked) host the request addressed.
+	PublicURL string
 	// LoginThrottle limits failed logins per username and per client address
 	// (throttle.go); the zero value is on, with DefaultLoginThrottle's limits.
 	LoginThrottle LoginThrottle
