@@ -258,3 +258,23 @@ func (in *instance) port(t testing.TB) string {
 	}
 	return u.Port()
 }
+
+// FuzzAllowedHostsAny: whatever a client sends as its host, one the check lets through,
+// even with "*", is safe to build a link from: a URL made from it has exactly that host
+// and the path that follows.
+func FuzzAllowedHostsAny(f *testing.F) {
+	for _, s := range []string{"localhost:8000", "[::1]:80", "EXAMPLE.com.", "a/b", "a@b", "a?b", "a#b",
+		"a\\b", "évil.example", "[::1]x", "x:1:2", "[fe80::1%25lo]", "a b", ""} {
+		f.Add(s)
+	}
+	anyHost := newAllowedHosts([]string{"*"})
+	f.Fuzz(func(t *testing.T, host string) {
+		if !anyHost.allows(host) {
+			return
+		}
+		u, err := url.Parse("http://" + host + "/api/users/")
+		if err != nil || u.Host != host || u.Path != "/api/users/" || !validHost(host) {
+			t.Fatalf("allowed host %q makes the link %v (%v)", host, u, err)
+		}
+	})
+}
