@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/store"
 )
 
 // importUsersSettings are the flags of `ciphemic import-users`.
@@ -18,6 +20,18 @@ type importUsersSettings struct {
 	store  storeSettings
 	django string
 	role   string
+	// accessLifetime and leeway are the servers': a revocation the import makes must
+	// outlast every access token it ends.
+	accessLifetime, leeway time.Duration
+}
+
+// register adds the flags of import-users to fs.
+func (s *importUsersSettings) register(fs *flag.FlagSet) {
+	s.store.register(fs)
+	fs.StringVar(&s.django, "django", "", "`FILE` of JSON written by Django's manage.py dumpdata auth.user (required)")
+	fs.StringVar(&s.role, "role", "", "give every imported user this role (admin, teacher or student); unset: superusers are admin, staff teacher, others student")
+	fs.DurationVar(&s.accessLifetime, "access-token-lifetime", 5*time.Minute, "access token lifetime of the servers: the access tokens of a user whose role, password or active flag the import changes are refused that long (plus leeway), until they have expired")
+	fs.DurationVar(&s.leeway, "leeway", 0, "leeway of the servers")
 }
 
 // runImportUsers is `ciphemic import-users`: it moves the users of a Django deployment into
@@ -28,9 +42,7 @@ type importUsersSettings struct {
 func runImportUsers(ctx context.Context, args []string, e env) error {
 	var s importUsersSettings
 	fs := newFlagSet("import-users")
-	s.store.register(fs)
-	fs.StringVar(&s.django, "django", "", "`FILE` of JSON written by Django's manage.py dumpdata auth.user (required)")
-	fs.StringVar(&s.role, "role", "", "give every imported user this role (admin, teacher or student); unset: superusers are admin, staff teacher, others student")
+	s.register(fs)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
@@ -38,8 +50,13 @@ func runImportUsers(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if s.django == "" {
+	switch {
+	case s.django == "":
 		return invalid("django", "required: the file of `manage.py dumpdata auth.user`")
+	case s.accessLifetime <= 0:
+		return invalid("access-token-lifetime", "must be positive")
+	case s.leeway < 0:
+		return invalid("leeway", "must not be negative")
 	}
 	data, err := os.ReadFile(s.django)
 	if err != nil {
@@ -49,12 +66,25 @@ func runImportUsers(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was imported", s.django, err)
 	}
-	created, updated, err := importUsers(ctx, s.store, users)
+	at := time.Now()
+	res, err := importUsers(ctx, s.store, users, at, at.Add(s.accessLifetime+s.leeway+time.Second))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Imported %d users: %d created, %d updated.\n", len(users), created, updated)
+	fmt.Fprintf(e.stdout, "Imported %d users: %d created, %d updated.\n", len(users), res.Created, res.Updated)
+	if len(res.Revoked) > 0 {
+		fmt.Fprintf(e.stdout, "Ended the sessions of the users whose role, password or active flag changed (%d): %s.\n",
+			len(res.Revoked), nameList(res.Revoked, 20))
+	}
 	return nil
+}
+
+// nameList joins the first n names, and says how many more there are.
+func nameList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
 // roleOverride returns the --role every user gets, or "" to map Django's flags.
@@ -69,24 +99,25 @@ func (s importUsersSettings) roleOverride() (ciphemic.Role, error) {
 	return role, nil
 }
 
-// importUsers opens the store and hands it every user at once.
-func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User) (created, updated int, err error) {
+// importUsers opens the store and hands it every user at once, with the revocation that
+// ends the tokens of the users whose role, password or active flag the import changes.
+func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User, revokeAt, until time.Time) (store.ImportResult, error) {
 	db, err := openStore(ctx, ss)
 	if err != nil {
-		return 0, 0, err
+		return store.ImportResult{}, err
 	}
 	defer db.Close()
 	if len(users) == 0 {
-		return 0, 0, nil
+		return store.ImportResult{}, nil
 	}
-	created, updated, err = db.ImportUsers(ctx, users)
+	res, err := db.ImportUsers(ctx, users, revokeAt, until)
 	if err == nil {
-		return created, updated, nil
+		return res, nil
 	}
 	if ciphemic.ErrorCode(err) == ciphemic.CodeInternal {
-		return 0, 0, fmt.Errorf("import users: %w", err)
+		return store.ImportResult{}, fmt.Errorf("import users: %w", err)
 	}
-	return 0, 0, fmt.Errorf("import users: %s; nothing was imported", ciphemic.ErrorMessage(err))
+	return store.ImportResult{}, fmt.Errorf("import users: %s; nothing was imported", ciphemic.ErrorMessage(err))
 }
 
 // djangoRecord is one element of dumpdata's list. PK is absent with --natural-primary.

@@ -80,6 +80,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"ImportUsers", testImportUsers},
 		{"ImportUsersSequence", testImportUsersSequence},
 		{"ImportUsersAllOrNothing", testImportUsersAllOrNothing},
+		{"ImportUsersRevokes", testImportUsersRevokes},
+		{"ImportUsersRevokesWithoutRecord", testImportUsersRevokesWithoutRecord},
 		{"LoginFailures", testLoginFailures},
 		{"LoginFailureWhileBlocked", testLoginFailureWhileBlocked},
 		{"LoginFailuresForgotten", testLoginFailuresForgotten},
