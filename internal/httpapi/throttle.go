@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // Brute-force protection of POST /api/token/ and POST /login/ (docs/LOGIN-THROTTLE.md).
@@ -133,22 +134,25 @@ func newLoginGate(cfg Config, store loginFailureStore) *loginGate {
 // right: counting after the check would let a burst of concurrent guesses all pass
 // before the first failure was known. A blocked address or username is refused with
 // throttledError before any hashing, and not counted. Unknown usernames take exactly
-// the path existing ones take.
-func (g *loginGate) check(r *http.Request, creds credentials, username, pw string) (ciphemic.User, string, error) {
+// the path existing ones take. A username is counted in NFKC, the form logins look it up
+// by, so that look-alike spellings of one name ("ａdmin", "aｄmin", …) share its count
+// instead of each buying a fresh set of guesses at the same account.
+func (g *loginGate) check(r *http.Request, creds credentials, typed, pw string) (ciphemic.User, string, error) {
 	ctx := r.Context()
 	if g == nil {
-		return creds.check(ctx, username, pw)
+		return creds.check(ctx, typed, pw)
 	}
 	addr := addressKey(g.proxies.clientIP(r))
-	if err := g.admit(ctx, addr, username); err != nil {
+	name := username.Normalize(typed)
+	if err := g.admit(ctx, addr, name); err != nil {
 		return ciphemic.User{}, "", err
 	}
-	user, upgraded, err := creds.check(ctx, username, pw)
+	user, upgraded, err := creds.check(ctx, typed, pw)
 	if err != nil {
 		return ciphemic.User{}, "", err
 	}
 	g.addrs.refund(addr, g.now())
-	if err := g.store.ResetLoginFailures(ctx, username); err != nil {
+	if err := g.store.ResetLoginFailures(ctx, name); err != nil {
 		return ciphemic.User{}, "", err
 	}
 	return user, upgraded, nil
