@@ -10,9 +10,11 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/store"
+	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // importUsersSettings are the flags of `ciphemic import-users`.
@@ -151,23 +153,33 @@ func parseDjangoUsers(data []byte, override ciphemic.Role) ([]ciphemic.User, err
 		return nil, err
 	}
 	users := make([]ciphemic.User, 0, len(records))
-	byName := map[string]int{}
+	byName := map[string]int{} // by NFKC form, the name the store keeps
 	byPK := map[int64]int{}
 	for i, raw := range records {
 		u, err := parseDjangoUser(raw, override)
 		if err != nil {
 			return nil, recordError(i, u, err)
 		}
-		if j, dup := byName[u.Username]; dup {
-			return nil, recordError(i, u, fmt.Errorf("duplicate username: record [%d] has it too", j))
+		form := username.Normalize(u.Username)
+		if j, dup := byName[form]; dup {
+			return nil, recordError(i, u, duplicateName(j, users[j].Username, u.Username))
 		}
 		if j, dup := byPK[u.ID]; dup && u.ID != 0 {
 			return nil, recordError(i, u, fmt.Errorf("duplicate pk: record [%d] has it too", j))
 		}
-		byName[u.Username], byPK[u.ID] = i, i
+		byName[form], byPK[u.ID] = i, i
 		users = append(users, u)
 	}
 	return users, nil
+}
+
+// duplicateName reports that record j holds name too, or a look-alike of it (the same
+// in NFKC), which the store would keep as one username.
+func duplicateName(j int, theirs, name string) error {
+	if theirs == name {
+		return fmt.Errorf("duplicate username: record [%d] has it too", j)
+	}
+	return fmt.Errorf("duplicate username: record [%d] has %q, the same once normalised (NFKC)", j, theirs)
 }
 
 // decodeDump splits the top-level list. Its errors never quote the file: a record holds a
@@ -260,7 +272,8 @@ func fillUser(u *ciphemic.User, f *djangoUserFields, override ciphemic.Role) err
 	switch {
 	case strings.TrimSpace(u.Username) == "":
 		return fmt.Errorf("missing username")
-	case len(u.Username) > 150:
+	case utf8.RuneCountInString(username.Normalize(u.Username)) > 150:
+		// Counted as stored, in NFKC and in characters, as Django's max_length counts.
 		return fmt.Errorf("username longer than 150 characters")
 	case f.IsActive == nil:
 		return fmt.Errorf("missing is_active")

@@ -226,6 +226,9 @@ func TestImportUsersBadFile(t *testing.T) {
 		{"blank username", setField(2, "username", "  "), []string{"record [2] (pk 12", "missing username"}},
 		{"duplicate username", setField(3, "username", "alice"),
 			[]string{`record [3] (pk 40, username "alice")`, "duplicate username", "record [2]"}},
+		{"look-alike username", setField(3, "username", "ａlice"),
+			[]string{`record [3] (pk 40, username "ａlice")`, "duplicate username", `record [2] has "alice"`, "NFKC"}},
+		{"long username once normalised", setField(2, "username", strings.Repeat("㍿", 40)), []string{"record [2]", "longer than 150"}},
 		{"duplicate pk", edit(func(recs []map[string]any) { recs[3]["pk"] = 12 }),
 			[]string{`record [3] (pk 12, username "gone")`, "duplicate pk"}},
 		{"unparseable date_joined", setField(0, "date_joined", "yesterday"), []string{`record [0] (pk 3, username "root")`, "date_joined", "yesterday"}},
@@ -383,5 +386,29 @@ func TestImportUsersRevocationBound(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("import-users %v: %v, want an error naming %s", bad, err, bad[0])
 		}
+	}
+}
+
+// TestImportUsersNFKC: import-users stores usernames in NFKC, and refuses, naming both, a
+// record whose username is a look-alike of another user's instead of merging the two.
+func TestImportUsersNFKC(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	if _, _, err := runCmd(t, nil, "other-Pa55word\n", "createuser", "--database", "sqlite:"+dbPath, "--username", "root", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	lookalike := editFixture(t, func(recs []map[string]any) { fields(recs[0])["username"] = "ｒoot" })
+	stdout, stderr, err := runCmd(t, nil, "", "import-users", "--database", "sqlite:"+dbPath, "--django", lookalike)
+	want := `import users: record ｒoot: username is NFKC-equal to "root", the username of user 1; nothing was imported`
+	if err == nil || err.Error() != want {
+		t.Fatalf("import-users with ｒoot beside root = %q, %v; want %q", stdout, err, want)
+	}
+	wantNoHash(t, fixtureHashes(t), err.Error(), stdout, stderr)
+	wantUsers(t, dbPath, 1)
+
+	renamed := editFixture(t, func(recs []map[string]any) { fields(recs[0])["username"] = "ｒｏｏｔ２" })
+	mustImport(t, dbPath, renamed)
+	u, err := mustOpen(t, dbPath).UserByUsername(context.Background(), "root2")
+	if err != nil || u.ID != djangoUsers[0].id {
+		t.Errorf("UserByUsername(root2) after importing ｒｏｏｔ２ = %d, %v; want user %d", u.ID, err, djangoUsers[0].id)
 	}
 }

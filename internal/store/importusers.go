@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // ImportResult is what ImportUsers did.
@@ -19,13 +20,13 @@ type ImportResult struct {
 	Revoked []string
 }
 
-// ImportUsers upserts users by username in one transaction, all or nothing. A new
-// username is inserted; an existing one keeps its id and gets every other imported field
-// (Email, FirstName, LastName, PasswordHash, Role, IsActive, DateJoined, LastLogin)
-// replaced, except that a PasswordHash the previous import of that user already brought
-// leaves the stored hash alone: ciphemic may have upgraded it at a login since, or the
-// user may have changed their password here, and re-importing an unchanged dump must
-// not undo either.
+// ImportUsers upserts users by username in one transaction, all or nothing. Usernames
+// are stored in NFKC, as everywhere. A new username is inserted; an existing one keeps
+// its id and gets every other imported field (Email, FirstName, LastName, PasswordHash,
+// Role, IsActive, DateJoined, LastLogin) replaced, except that a PasswordHash the
+// previous import of that user already brought leaves the stored hash alone: ciphemic
+// may have upgraded it at a login since, or the user may have changed their password
+// here, and re-importing an unchanged dump must not undo either.
 //
 // An update that changes the user's role, deactivates them, or brings a password hash
 // other than the one the previous import brought revokes every token of the user exactly
@@ -42,6 +43,13 @@ type ImportResult struct {
 // that users without one, in this import or created later, get fresh ids. A zero
 // DateJoined becomes now; a blank username or unknown role is CodeInvalid. Errors name
 // the record they are about.
+//
+// An imported username is the stored one when they are equal, or when the stored one is
+// its NFKC form and has its pk (its own earlier import). One that is NFKC-equal to
+// another user's username (a look-alike: "ａdmin" beside "admin"), or to that of an
+// earlier record of the import, is CodeConflict naming both, never merged into it; a
+// stored username that predates normalisation is renamed to its NFKC form when its record
+// is imported.
 func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User, revokeAt, until time.Time) (ImportResult, error) {
 	now := db.clock()
 	if revokeAt.IsZero() {
@@ -57,7 +65,10 @@ func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User, revokeAt, 
 		}
 	}
 	imp := importRun{db: db, now: now, revokeAt: revokeAt, until: until}
-	err := db.update(ctx, "import users", func(tx *sql.Tx) error {
+	err := db.update(ctx, "import users", func(tx *sql.Tx) (err error) {
+		if imp.names, err = readNamesTx(ctx, tx); err != nil {
+			return err
+		}
 		// Users with explicit ids go first and the id generator is moved past them
 		// before any user gets a generated id, which could otherwise be one of them.
 		if err := imp.passTx(ctx, tx, users, true); err != nil {
@@ -81,6 +92,7 @@ type importRun struct {
 	db              *DB
 	now             time.Time
 	revokeAt, until time.Time
+	names           nameIndex
 	res             ImportResult
 }
 
@@ -116,9 +128,7 @@ func recordErr(i int, u ciphemic.User, err error) error {
 
 // priorUser is what an import needs to know of a user it updates.
 type priorUser struct {
-	id             int64
-	username, hash string
-	role           string
+	hash, role     string
 	active         bool
 	importedDigest sql.NullString // of the hash the previous import brought, if any
 }
@@ -141,53 +151,73 @@ func (p priorUser) newPassword(hash string) bool {
 	return p.hash != hash
 }
 
-// userTx writes one imported user.
+// userTx writes one imported user, under the NFKC form of its username.
 func (imp *importRun) userTx(ctx context.Context, tx *sql.Tx, u ciphemic.User) error {
-	var p priorUser
-	err := tx.QueryRowContext(ctx, `SELECT id, username, password_hash, role, is_active, imported_hash_sha256
-		FROM users WHERE username = $1`, u.Username).
-		Scan(&p.id, &p.username, &p.hash, &p.role, &p.active, &p.importedDigest)
-	switch {
-	case err == nil:
-		imp.res.Updated++
-		return imp.replaceUserTx(ctx, tx, p, u)
-	case !errors.Is(err, sql.ErrNoRows):
-		return err
-	}
-	imp.res.Created++
-	if u.ID > 0 {
-		return imp.db.insertUserWithIDTx(ctx, tx, u)
-	}
-	id, err := imp.db.insertUserTx(ctx, tx, u)
+	form := username.Normalize(u.Username)
+	id, found, err := imp.names.match(u.Username, form, u.ID)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE users SET imported_hash_sha256 = $1 WHERE id = $2`,
-		hashDigest(u.PasswordHash), id)
-	return err
+	u.Username = form
+	if found {
+		imp.res.Updated++
+		err = imp.replaceUserTx(ctx, tx, id, u)
+	} else {
+		imp.res.Created++
+		id, err = imp.insertTx(ctx, tx, u)
+	}
+	if err != nil {
+		return err
+	}
+	imp.names.wrote(id, form)
+	return nil
 }
 
-// replaceUserTx gives the user p every imported field of u, and revokes the user's tokens
+// insertTx inserts the new user u, with its own id when it has one, and returns its id.
+func (imp *importRun) insertTx(ctx context.Context, tx *sql.Tx, u ciphemic.User) (int64, error) {
+	if u.ID > 0 {
+		return u.ID, imp.db.insertUserWithIDTx(ctx, tx, u)
+	}
+	id, err := imp.db.insertUserTx(ctx, tx, u)
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE users SET imported_hash_sha256 = $1 WHERE id = $2`,
+		hashDigest(u.PasswordHash), id)
+	return id, err
+}
+
+// replaceUserTx gives the user id every imported field of u (its username too, which
+// differs when the stored one predates normalisation), and revokes the user's tokens
 // when u takes a role or the account away from them or brings a new password.
-func (imp *importRun) replaceUserTx(ctx context.Context, tx *sql.Tx, p priorUser, u ciphemic.User) error {
+func (imp *importRun) replaceUserTx(ctx context.Context, tx *sql.Tx, id int64, u ciphemic.User) error {
+	var p priorUser
+	err := tx.QueryRowContext(ctx, `SELECT password_hash, role, is_active, imported_hash_sha256
+		FROM users WHERE id = $1`, id).Scan(&p.hash, &p.role, &p.active, &p.importedDigest)
+	if err != nil {
+		return err
+	}
 	newPassword := p.newPassword(u.PasswordHash)
 	hash := p.hash
 	if newPassword {
 		hash = u.PasswordHash
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, first_name = $2, last_name = $3,
-		password_hash = $4, role = $5, is_active = $6, date_joined = $7, last_login = $8,
-		imported_hash_sha256 = $9 WHERE id = $10`,
-		u.Email, u.FirstName, u.LastName, hash, string(u.Role), u.IsActive,
-		micros(u.DateJoined), nullMicros(u.LastLogin), hashDigest(u.PasswordHash), p.id)
+	_, err = tx.ExecContext(ctx, `UPDATE users SET username = $1, email = $2, first_name = $3,
+		last_name = $4, password_hash = $5, role = $6, is_active = $7, date_joined = $8,
+		last_login = $9, imported_hash_sha256 = $10 WHERE id = $11`,
+		u.Username, u.Email, u.FirstName, u.LastName, hash, string(u.Role), u.IsActive,
+		micros(u.DateJoined), nullMicros(u.LastLogin), hashDigest(u.PasswordHash), id)
+	if imp.db.kind(err) == KindUnique {
+		return errUsernameTaken // by a user created since the import read the names
+	}
 	if err != nil {
 		return err
 	}
 	if !newPassword && string(u.Role) == p.role && (u.IsActive || !p.active) {
 		return nil
 	}
-	imp.res.Revoked = append(imp.res.Revoked, p.username)
-	return imp.db.revokeUserTx(ctx, tx, p.id, imp.revokeAt, imp.until)
+	imp.res.Revoked = append(imp.res.Revoked, u.Username)
+	return imp.db.revokeUserTx(ctx, tx, id, imp.revokeAt, imp.until)
 }
 
 // insertUserWithIDTx inserts the new user u with its own u.ID, which must be free.

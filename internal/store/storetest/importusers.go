@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -222,4 +223,49 @@ func testImportUsersRevokesWithoutRecord(t *testing.T, db *store.DB) {
 	if rt := mustRefreshToken(t, db, hankToken.JTI); rt.BlacklistedAt.IsZero() {
 		t.Errorf("hank's refresh token after importing a new hash: live, want blacklisted")
 	}
+}
+
+// testImportUsersNFKC: an import stores usernames in NFKC and never merges a look-alike
+// into another account: a record NFKC-equal to another user's username, or to an earlier
+// record's, is refused naming both. A username stored before names were normalised is
+// updated by the record that spells it so, and renamed to its NFKC form.
+func testImportUsersNFKC(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	admin := mustUser(t, db, "admin")
+	bob := mustUser(t, db, "ｂob") // as an older ciphemic stored it
+	carol1, carol2 := mustUser(t, db, "carol"), mustUser(t, db, "ｃarol")
+	refused := []struct {
+		name  string
+		users []ciphemic.User
+		msg   string
+	}{
+		{"look-alike of admin", []ciphemic.User{djangoUser(50, "ａdmin")},
+			fmt.Sprintf(`record ａdmin: username is NFKC-equal to "admin", the username of user %d`, admin.ID)},
+		{"third spelling of bob", []ciphemic.User{djangoUser(0, "bｏb")},
+			fmt.Sprintf(`record bｏb: username is NFKC-equal to "ｂob", the username of user %d`, bob.ID)},
+		{"two carols stored", []ciphemic.User{djangoUser(0, "ｃarol")},
+			fmt.Sprintf(`record ｃarol: username is NFKC-equal to "carol", the username of user %d, and to "ｃarol", the username of user %d`, carol1.ID, carol2.ID)},
+		{"two records", []ciphemic.User{djangoUser(60, "ｄave"), djangoUser(61, "dave")},
+			`record dave: username is NFKC-equal to "dave", the username an earlier record of this import gave user 60`},
+		{"same record twice", []ciphemic.User{djangoUser(0, "erin"), djangoUser(0, "erin")}, ""},
+	}
+	for _, tc := range refused {
+		res, err := db.ImportUsers(ctx, tc.users, time.Time{}, importUntil)
+		wantCode(t, "ImportUsers("+tc.name+")", err, ciphemic.CodeConflict, tc.msg)
+		if n, _ := db.CountUsers(ctx); n != 4 || res.Created+res.Updated != 0 {
+			t.Errorf("ImportUsers(%s) = %+v; %d users after, want nothing done and 4", tc.name, res, n)
+		}
+	}
+
+	mustImport(t, db, []ciphemic.User{djangoUser(0, "ｂob"), djangoUser(70, "ｅrin"), djangoUser(0, "admin")}, 1, 2)
+	for name, id := range map[string]int64{"bob": bob.ID, "erin": 70, "admin": admin.ID} {
+		if u, err := db.UserByUsername(ctx, name); err != nil || u.ID != id {
+			t.Errorf("UserByUsername(%q) after import = %d, %v, want user %d", name, u.ID, err, id)
+		}
+	}
+	// erin's own record again (same pk) updates her; without its pk it could be anyone.
+	mustImport(t, db, []ciphemic.User{djangoUser(70, "ｅrin")}, 0, 1)
+	_, err := db.ImportUsers(ctx, []ciphemic.User{djangoUser(0, "ｅrin")}, time.Time{}, importUntil)
+	wantCode(t, "ImportUsers(ｅrin without pk)", err, ciphemic.CodeConflict,
+		`record ｅrin: username is NFKC-equal to "erin", the username of user 70`)
 }

@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"ImportUsersAllOrNothing", testImportUsersAllOrNothing},
 		{"ImportUsersRevokes", testImportUsersRevokes},
 		{"ImportUsersRevokesWithoutRecord", testImportUsersRevokesWithoutRecord},
+		{"ImportUsersNFKC", testImportUsersNFKC},
 		{"LoginFailures", testLoginFailures},
 		{"LoginFailureWhileBlocked", testLoginFailureWhileBlocked},
 		{"LoginFailuresForgotten", testLoginFailuresForgotten},
