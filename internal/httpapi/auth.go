@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/password"
@@ -64,12 +65,22 @@ func (c credentials) check(ctx context.Context, typed, pw string) (ciphemic.User
 // normalised (imported, or created by an older ciphemic) must still log in, and it can
 // never take the place of the account its normal form names.
 func (c credentials) lookup(ctx context.Context, typed string) (ciphemic.User, error) {
-	name := username.Normalize(typed)
+	name := loginName(typed)
 	user, err := c.users.UserByUsername(ctx, name)
 	if name == typed || ciphemic.ErrorCode(err) != ciphemic.CodeNotFound {
 		return user, err
 	}
 	return c.users.UserByUsername(ctx, typed)
+}
+
+// loginName is the name a login as typed looks up and is counted under: its NFKC form.
+// A name typed in more characters than any username can be (fields.go) is left as it
+// is, since it names nobody, and normalising it could cost ten times its length.
+func loginName(typed string) string {
+	if utf8.RuneCountInString(typed) > maxTypedUsername {
+		return typed
+	}
+	return username.Normalize(typed)
 }
 
 // accountError is errBadCredentials for an account that exists: the client gets the same
@@ -99,7 +110,7 @@ func handleTokenObtain(creds credentials, gate *loginGate, s sessions, accessFir
 		user, upgraded, err := gate.check(r, creds, typed, pw)
 		if err != nil {
 			// Named as the throttle counts it, so the trail and the counts agree.
-			s.audit.loginFailed(r, username.Normalize(typed), err)
+			s.audit.loginFailed(r, loginName(typed), err)
 			writeError(w, r, err)
 			return
 		}

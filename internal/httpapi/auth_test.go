@@ -218,3 +218,16 @@ func TestLoginNFKC(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginName: a login is looked up and counted in NFKC, except a name typed in more
+// characters than any username can be, which names nobody and is left as typed rather
+// than normalised: NFKC would make this one eighteen times longer.
+func TestLoginName(t *testing.T) {
+	if got := loginName("ａlice"); got != "alice" {
+		t.Errorf("loginName(ａlice) = %q, want alice", got)
+	}
+	long := strings.Repeat("\uFDFA", maxTypedUsername+1)
+	if got := loginName(long); got != long {
+		t.Errorf("loginName(%d × U+FDFA) is %d bytes, want the %d typed, unnormalised", maxTypedUsername+1, len(got), len(long))
+	}
+}

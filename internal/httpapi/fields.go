@@ -314,7 +314,10 @@ func (b formBody) username(errs *fieldErrors, name string, required bool) (strin
 	if !ok {
 		return "", false
 	}
-	s = username.Normalize(s)
+	if utf8.RuneCountInString(s) <= maxTypedUsername {
+		// Longer is too long however it normalises; not normalising it bounds the work.
+		s = username.Normalize(s)
+	}
 	switch {
 	case utf8.RuneCountInString(s) > maxUsernameLen:
 		errs.add(name, fmt.Sprintf("Ensure this field has no more than %d characters.", maxUsernameLen))
@@ -328,6 +331,13 @@ func (b formBody) username(errs *fieldErrors, name string, required bool) (strin
 
 // maxUsernameLen is the max_length of Django's username.
 const maxUsernameLen = 150
+
+// maxTypedUsername is the most characters in which a username of maxUsernameLen can be
+// typed: NFKC composes at most four code points (a letter and three marks) into one, and
+// otherwise only lengthens. Beyond it no normalising is needed to know the name is too
+// long, and none is done, since NFKC can also make a string ten times longer (U+FDFA is
+// 18 letters) and a body is up to a megabyte.
+const maxTypedUsername = 4 * maxUsernameLen
 
 func notUsernameRune(r rune) bool {
 	return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || strings.ContainsRune("@.+-", r))

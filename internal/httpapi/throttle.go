@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
-	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // Brute-force protection of POST /api/token/ and POST /login/ (docs/LOGIN-THROTTLE.md).
@@ -143,7 +142,7 @@ func (g *loginGate) check(r *http.Request, creds credentials, typed, pw string) 
 		return creds.check(ctx, typed, pw)
 	}
 	addr := addressKey(g.proxies.clientIP(r))
-	name := username.Normalize(typed)
+	name := loginName(typed)
 	if err := g.admit(ctx, addr, name); err != nil {
 		return ciphemic.User{}, "", err
 	}

@@ -246,6 +246,10 @@ func TestUsernameNFKC(t *testing.T) {
 	if r := create(strings.Repeat("e\u0301", 150)); r.status != 201 {
 		t.Errorf("POST user of 150 composed letters = %d %s, want 201", r.status, r.body)
 	}
+	// The longest a name of 150 can be typed: four code points to each letter.
+	if r := create(strings.Repeat("α\u0314\u0301\u0345", 150)); r.status != 201 || r.json(t)["username"] != strings.Repeat("ᾅ", 150) {
+		t.Errorf("POST user of 150 ᾅ typed in 600 code points = %d %s, want 201 with 150 ᾅ", r.status, r.body)
+	}
 	// "㍿" is four letters once normalised: 40 of them are 160.
 	wantStatusBody(t, create(strings.Repeat("㍿", 40)), 400, `{"username":["Ensure this field has no more than 150 characters."]}`)
 	wantStatusBody(t, create("ａ\u3000b"), 400,
