@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -66,6 +67,15 @@ func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User, revokeAt, 
 	}
 	imp := importRun{db: db, now: now, revokeAt: revokeAt, until: until}
 	err := db.update(ctx, "import users", func(tx *sql.Tx) (err error) {
+		// First, before any user row is read: see lockAdminsTx. The rule is checked on the
+		// whole import, so that one which demotes the old admin and brings a new one works.
+		if err := db.lockAdminsTx(ctx, tx); err != nil {
+			return err
+		}
+		hadAdmin, err := otherActiveAdminTx(ctx, tx, 0)
+		if err != nil {
+			return err
+		}
 		if imp.names, err = readNamesTx(ctx, tx); err != nil {
 			return err
 		}
@@ -79,7 +89,13 @@ func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User, revokeAt, 
 				return err
 			}
 		}
-		return imp.passTx(ctx, tx, users, false)
+		if err := imp.passTx(ctx, tx, users, false); err != nil {
+			return err
+		}
+		if hasAdmin, err := otherActiveAdminTx(ctx, tx, 0); err != nil || (hadAdmin && !hasAdmin) {
+			return cmp.Or[error](err, errLastAdmin)
+		}
+		return nil
 	})
 	if err != nil {
 		return ImportResult{}, err
