@@ -124,12 +124,22 @@ func TestCreateUserAndMigrate(t *testing.T) {
 		!strings.Contains(err.Error(), "already exists") {
 		t.Errorf("duplicate createuser error = %v, want already exists", err)
 	}
+	// Usernames are stored in NFKC: a full-width look-alike of teach is teach, taken.
+	if _, _, err := runCmd(t, nil, "s3cret-pass\n", "createuser", "--database", db, "--username", "ｔeach", "--password-stdin"); err == nil ||
+		!strings.Contains(err.Error(), "already exists") {
+		t.Errorf("createuser ｔeach error = %v, want already exists", err)
+	}
+	out, _, err = runCmd(t, nil, "s3cret-pass\n", "createuser", "--database", db, "--username", "ｐupil"+strings.Repeat("e\u0301", 145), "--password-stdin")
+	if err != nil || !strings.Contains(out, "Created user pupil"+strings.Repeat("é", 145)+" ") {
+		t.Errorf("createuser ｐupil and 145 composed letters = %q, %v; want user pupil… created", out, err)
+	}
 	bad := []struct {
 		name  string
 		stdin string
 		args  []string
 	}{
 		{"no username", "s3cret-pass\n", []string{"--password-stdin"}},
+		{"long username", "s3cret-pass\n", []string{"--username", strings.Repeat("㍿", 40), "--password-stdin"}},
 		{"bad role", "s3cret-pass\n", []string{"--username", "x", "--role", "root", "--password-stdin"}},
 		{"empty password", "\n", []string{"--username", "x", "--password-stdin"}},
 		{"short password", "abc\n", []string{"--username", "x", "--password-stdin"}},

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/password"
+	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // createUserSettings are the flags of `ciphemic createuser`.
@@ -65,20 +67,22 @@ func runCreateUser(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// user validates the flags into the user to create.
+// user validates the flags into the user to create. The username is stored in NFKC, as
+// Django's normalize_username and ciphemic's API leave it, so that a look-alike of a
+// taken name ("ａdmin") is refused as taken; its length is that of the stored name.
 func (s createUserSettings) user() (ciphemic.User, error) {
-	username := strings.TrimSpace(s.username)
-	if username == "" {
+	name := username.Normalize(strings.TrimSpace(s.username))
+	if name == "" {
 		return ciphemic.User{}, invalid("username", "required")
 	}
-	if len(username) > 150 {
+	if utf8.RuneCountInString(name) > 150 {
 		return ciphemic.User{}, invalid("username", "at most 150 characters")
 	}
 	role, err := ciphemic.ParseRole(s.role)
 	if err != nil {
 		return ciphemic.User{}, invalid("role", "%q is not admin, teacher or student", s.role)
 	}
-	return ciphemic.User{Username: username, Email: strings.TrimSpace(s.email), Role: role, IsActive: true}, nil
+	return ciphemic.User{Username: name, Email: strings.TrimSpace(s.email), Role: role, IsActive: true}, nil
 }
 
 // readPassword reads the first line of standard input, or prompts twice without echo when

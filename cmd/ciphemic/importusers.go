@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/store"
+	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // importUsersSettings are the flags of `ciphemic import-users`.
@@ -18,6 +22,18 @@ type importUsersSettings struct {
 	store  storeSettings
 	django string
 	role   string
+	// accessLifetime and leeway are the servers': a revocation the import makes must
+	// outlast every access token it ends.
+	accessLifetime, leeway time.Duration
+}
+
+// register adds the flags of import-users to fs.
+func (s *importUsersSettings) register(fs *flag.FlagSet) {
+	s.store.register(fs)
+	fs.StringVar(&s.django, "django", "", "`FILE` of JSON written by Django's manage.py dumpdata auth.user (required)")
+	fs.StringVar(&s.role, "role", "", "give every imported user this role (admin, teacher or student); unset: superusers are admin, staff teacher, others student")
+	fs.DurationVar(&s.accessLifetime, "access-token-lifetime", 5*time.Minute, "access token lifetime of the servers: the access tokens of a user whose role, password or active flag the import changes are refused that long (plus leeway), until they have expired")
+	fs.DurationVar(&s.leeway, "leeway", 0, "leeway of the servers")
 }
 
 // runImportUsers is `ciphemic import-users`: it moves the users of a Django deployment into
@@ -28,9 +44,7 @@ type importUsersSettings struct {
 func runImportUsers(ctx context.Context, args []string, e env) error {
 	var s importUsersSettings
 	fs := newFlagSet("import-users")
-	s.store.register(fs)
-	fs.StringVar(&s.django, "django", "", "`FILE` of JSON written by Django's manage.py dumpdata auth.user (required)")
-	fs.StringVar(&s.role, "role", "", "give every imported user this role (admin, teacher or student); unset: superusers are admin, staff teacher, others student")
+	s.register(fs)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
@@ -38,8 +52,13 @@ func runImportUsers(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if s.django == "" {
+	switch {
+	case s.django == "":
 		return invalid("django", "required: the file of `manage.py dumpdata auth.user`")
+	case s.accessLifetime <= 0:
+		return invalid("access-token-lifetime", "must be positive")
+	case s.leeway < 0:
+		return invalid("leeway", "must not be negative")
 	}
 	data, err := os.ReadFile(s.django)
 	if err != nil {
@@ -49,12 +68,25 @@ func runImportUsers(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was imported", s.django, err)
 	}
-	created, updated, err := importUsers(ctx, s.store, users)
+	at := time.Now()
+	res, err := importUsers(ctx, s.store, users, at, at.Add(s.accessLifetime+s.leeway+time.Second))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Imported %d users: %d created, %d updated.\n", len(users), created, updated)
+	fmt.Fprintf(e.stdout, "Imported %d users: %d created, %d updated.\n", len(users), res.Created, res.Updated)
+	if len(res.Revoked) > 0 {
+		fmt.Fprintf(e.stdout, "Ended the sessions of the users whose role, password or active flag changed (%d): %s.\n",
+			len(res.Revoked), nameList(res.Revoked, 20))
+	}
 	return nil
+}
+
+// nameList joins the first n names, and says how many more there are.
+func nameList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
 // roleOverride returns the --role every user gets, or "" to map Django's flags.
@@ -69,24 +101,25 @@ func (s importUsersSettings) roleOverride() (ciphemic.Role, error) {
 	return role, nil
 }
 
-// importUsers opens the store and hands it every user at once.
-func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User) (created, updated int, err error) {
+// importUsers opens the store and hands it every user at once, with the revocation that
+// ends the tokens of the users whose role, password or active flag the import changes.
+func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User, revokeAt, until time.Time) (store.ImportResult, error) {
 	db, err := openStore(ctx, ss)
 	if err != nil {
-		return 0, 0, err
+		return store.ImportResult{}, err
 	}
 	defer db.Close()
 	if len(users) == 0 {
-		return 0, 0, nil
+		return store.ImportResult{}, nil
 	}
-	created, updated, err = db.ImportUsers(ctx, users)
+	res, err := db.ImportUsers(ctx, users, revokeAt, until)
 	if err == nil {
-		return created, updated, nil
+		return res, nil
 	}
 	if ciphemic.ErrorCode(err) == ciphemic.CodeInternal {
-		return 0, 0, fmt.Errorf("import users: %w", err)
+		return store.ImportResult{}, fmt.Errorf("import users: %w", err)
 	}
-	return 0, 0, fmt.Errorf("import users: %s; nothing was imported", ciphemic.ErrorMessage(err))
+	return store.ImportResult{}, fmt.Errorf("import users: %s; nothing was imported", ciphemic.ErrorMessage(err))
 }
 
 // djangoRecord is one element of dumpdata's list. PK is absent with --natural-primary.
@@ -120,23 +153,33 @@ func parseDjangoUsers(data []byte, override ciphemic.Role) ([]ciphemic.User, err
 		return nil, err
 	}
 	users := make([]ciphemic.User, 0, len(records))
-	byName := map[string]int{}
+	byName := map[string]int{} // by NFKC form, the name the store keeps
 	byPK := map[int64]int{}
 	for i, raw := range records {
 		u, err := parseDjangoUser(raw, override)
 		if err != nil {
 			return nil, recordError(i, u, err)
 		}
-		if j, dup := byName[u.Username]; dup {
-			return nil, recordError(i, u, fmt.Errorf("duplicate username: record [%d] has it too", j))
+		form := username.Normalize(u.Username)
+		if j, dup := byName[form]; dup {
+			return nil, recordError(i, u, duplicateName(j, users[j].Username, u.Username))
 		}
 		if j, dup := byPK[u.ID]; dup && u.ID != 0 {
 			return nil, recordError(i, u, fmt.Errorf("duplicate pk: record [%d] has it too", j))
 		}
-		byName[u.Username], byPK[u.ID] = i, i
+		byName[form], byPK[u.ID] = i, i
 		users = append(users, u)
 	}
 	return users, nil
+}
+
+// duplicateName reports that record j holds name too, or a look-alike of it (the same
+// in NFKC), which the store would keep as one username.
+func duplicateName(j int, theirs, name string) error {
+	if theirs == name {
+		return fmt.Errorf("duplicate username: record [%d] has it too", j)
+	}
+	return fmt.Errorf("duplicate username: record [%d] has %q, the same once normalised (NFKC)", j, theirs)
 }
 
 // decodeDump splits the top-level list. Its errors never quote the file: a record holds a
@@ -229,7 +272,8 @@ func fillUser(u *ciphemic.User, f *djangoUserFields, override ciphemic.Role) err
 	switch {
 	case strings.TrimSpace(u.Username) == "":
 		return fmt.Errorf("missing username")
-	case len(u.Username) > 150:
+	case utf8.RuneCountInString(username.Normalize(u.Username)) > 150:
+		// Counted as stored, in NFKC and in characters, as Django's max_length counts.
 		return fmt.Errorf("username longer than 150 characters")
 	case f.IsActive == nil:
 		return fmt.Errorf("missing is_active")

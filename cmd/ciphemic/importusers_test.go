@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/store"
@@ -120,8 +121,10 @@ func TestImportUsersIdempotent(t *testing.T) {
 		fields(recs[2])["first_name"] = "Alicia"
 		fields(recs[2])["is_active"] = false
 	})
-	if out := mustImport(t, dbPath, edited); out != "Imported 5 users: 0 created, 5 updated.\n" {
-		t.Errorf("second import-users output = %q, want 0 created, 5 updated", out)
+	const want = "Imported 5 users: 0 created, 5 updated.\n" +
+		"Ended the sessions of the users whose role, password or active flag changed (1): alice.\n"
+	if out := mustImport(t, dbPath, edited); out != want {
+		t.Errorf("second import-users output = %q, want %q", out, want)
 	}
 	db := mustOpen(t, dbPath)
 	_, total, err := db.ListUsers(context.Background(), ciphemic.ListQuery{Limit: 100})
@@ -223,6 +226,9 @@ func TestImportUsersBadFile(t *testing.T) {
 		{"blank username", setField(2, "username", "  "), []string{"record [2] (pk 12", "missing username"}},
 		{"duplicate username", setField(3, "username", "alice"),
 			[]string{`record [3] (pk 40, username "alice")`, "duplicate username", "record [2]"}},
+		{"look-alike username", setField(3, "username", "ａlice"),
+			[]string{`record [3] (pk 40, username "ａlice")`, "duplicate username", `record [2] has "alice"`, "NFKC"}},
+		{"long username once normalised", setField(2, "username", strings.Repeat("㍿", 40)), []string{"record [2]", "longer than 150"}},
 		{"duplicate pk", edit(func(recs []map[string]any) { recs[3]["pk"] = 12 }),
 			[]string{`record [3] (pk 12, username "gone")`, "duplicate pk"}},
 		{"unparseable date_joined", setField(0, "date_joined", "yesterday"), []string{`record [0] (pk 3, username "root")`, "date_joined", "yesterday"}},
@@ -292,5 +298,117 @@ func wantUsers(t *testing.T, dbPath string, n int64) {
 	_, total, err := mustOpen(t, dbPath).ListUsers(context.Background(), ciphemic.ListQuery{Limit: 100})
 	if err != nil || total != n {
 		t.Errorf("ListUsers total = %d, %v; want %d", total, err, n)
+	}
+}
+
+// refreshes reports whether refresh still buys a pair, and returns the rotated one.
+func refreshes(t *testing.T, s *server, refresh string) (bool, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"refresh": refresh})
+	status, pair := s.post(t, "/api/token/refresh/", string(body), "")
+	next, _ := pair["refresh"].(string)
+	return status == 200, next
+}
+
+// TestImportUsersRevokes: re-importing a superuser with a new password hash and
+// is_superuser false ends the tokens they hold on a running server — the admin access
+// token stops within the revocation bound, the refresh token at once — while re-importing
+// an unchanged dump, after a login upgraded the hash to argon2id, logs nobody out.
+func TestImportUsersRevokes(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	mustImport(t, dbPath, djangoFixture)
+	s := startServer(t, dbPath)
+	root := djangoUsers[0]
+	access, refresh := mustLogin(t, s, root.username, root.password)
+
+	if out := mustImport(t, dbPath, djangoFixture); strings.Contains(out, "sessions") {
+		t.Errorf("re-importing the unchanged dump after root's login: %q, want nobody's sessions ended", out)
+	}
+	if rs, err := mustOpen(t, dbPath).RevocationsSince(context.Background(), time.Time{}); err != nil || len(rs) != 0 {
+		t.Errorf("revocations after re-importing the unchanged dump = %+v, %v, want none", rs, err)
+	}
+	ok, refresh := refreshes(t, s, refresh)
+	if !ok {
+		t.Fatalf("root's refresh token after re-importing the unchanged dump was refused, want it live")
+	}
+	if status, _ := s.get(t, "/api/users/", access); status != 200 {
+		t.Fatalf("GET /api/users/ as root after re-importing the unchanged dump = %d, want 200", status)
+	}
+
+	// Root gets alice's Django hash (so alice's password) and loses is_superuser.
+	demoted := editFixture(t, func(recs []map[string]any) {
+		fields(recs[0])["password"] = fields(recs[2])["password"]
+		fields(recs[0])["is_superuser"] = false
+	})
+	if out := mustImport(t, dbPath, demoted); !strings.Contains(out, "Ended the sessions of the users whose role, password or active flag changed (1): root.") {
+		t.Errorf("import-users demoting root: %q, want it to say root's sessions ended", out)
+	}
+	start := time.Now()
+	for status, _ := s.get(t, "/api/users/", access); status != 401; status, _ = s.get(t, "/api/users/", access) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("GET /api/users/ with root's old admin token still %d after %v, want 401", status, time.Since(start))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ok, _ := refreshes(t, s, refresh); ok {
+		t.Errorf("root's refresh token after the demoting import still refreshes, want 401")
+	}
+	body, _ := json.Marshal(map[string]string{"username": root.username, "password": root.password})
+	if status, _ := s.post(t, "/api/token/", string(body), ""); status != 401 {
+		t.Errorf("login as root with the old password after the import = %d, want 401", status)
+	}
+	access, _ = mustLogin(t, s, root.username, djangoUsers[2].password)
+	if status, _ := s.get(t, "/api/users/", access); status != 403 {
+		t.Errorf("GET /api/users/ as the demoted root = %d, want 403", status)
+	}
+}
+
+// TestImportUsersRevocationBound: the revocations of an import last as long as the
+// servers' access tokens (plus leeway and a second), as --access-token-lifetime and
+// --leeway or their CIPHEMIC_* variables say, so no access token outlives them.
+func TestImportUsersRevocationBound(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	mustImport(t, dbPath, djangoFixture)
+	deactivated := editFixture(t, func(recs []map[string]any) { fields(recs[0])["is_active"] = false })
+	env := map[string]string{"CIPHEMIC_ACCESS_TOKEN_LIFETIME": "1h"}
+	if _, _, err := runCmd(t, env, "", "import-users", "--database", "sqlite:"+dbPath, "--django", deactivated, "--leeway", "30s"); err != nil {
+		t.Fatalf("import-users deactivating root: %v", err)
+	}
+	rs, err := mustOpen(t, dbPath).RevocationsSince(context.Background(), time.Time{})
+	if err != nil || len(rs) != 1 || rs[0].UserID != djangoUsers[0].id {
+		t.Fatalf("revocations after deactivating root = %+v, %v; want one of user %d", rs, err, djangoUsers[0].id)
+	}
+	if got, want := rs[0].ExpiresAt.Sub(rs[0].ValidAfter), time.Hour+31*time.Second; got != want {
+		t.Errorf("revocation lasts %v, want %v (lifetime + leeway + 1s)", got, want)
+	}
+	for _, bad := range [][]string{{"--access-token-lifetime", "0s"}, {"--leeway", "-1s"}} {
+		_, _, err := runCmd(t, nil, "", append([]string{"import-users", "--database", "sqlite:" + dbPath, "--django", deactivated}, bad...)...)
+		if err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("import-users %v: %v, want an error naming %s", bad, err, bad[0])
+		}
+	}
+}
+
+// TestImportUsersNFKC: import-users stores usernames in NFKC, and refuses, naming both, a
+// record whose username is a look-alike of another user's instead of merging the two.
+func TestImportUsersNFKC(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "import.db")
+	if _, _, err := runCmd(t, nil, "other-Pa55word\n", "createuser", "--database", "sqlite:"+dbPath, "--username", "root", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	lookalike := editFixture(t, func(recs []map[string]any) { fields(recs[0])["username"] = "ｒoot" })
+	stdout, stderr, err := runCmd(t, nil, "", "import-users", "--database", "sqlite:"+dbPath, "--django", lookalike)
+	want := `import users: record ｒoot: username is NFKC-equal to "root", the username of user 1; nothing was imported`
+	if err == nil || err.Error() != want {
+		t.Fatalf("import-users with ｒoot beside root = %q, %v; want %q", stdout, err, want)
+	}
+	wantNoHash(t, fixtureHashes(t), err.Error(), stdout, stderr)
+	wantUsers(t, dbPath, 1)
+
+	renamed := editFixture(t, func(recs []map[string]any) { fields(recs[0])["username"] = "ｒｏｏｔ２" })
+	mustImport(t, dbPath, renamed)
+	u, err := mustOpen(t, dbPath).UserByUsername(context.Background(), "root2")
+	if err != nil || u.ID != djangoUsers[0].id {
+		t.Errorf("UserByUsername(root2) after importing ｒｏｏｔ２ = %d, %v; want user %d", u.ID, err, djangoUsers[0].id)
 	}
 }

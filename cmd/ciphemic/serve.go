@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -27,6 +28,7 @@ type serveSettings struct {
 	throttle     throttleSettings
 	audit        auditSettings
 	cookie       cookieSettings
+	hosts        hostSettings
 	addr         string
 	tlsCertFile  string
 	tlsKeyFile   string
@@ -49,6 +51,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.throttle.register(fs)
 	s.audit.register(fs)
 	s.cookie.register(fs)
+	s.hosts.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -90,6 +93,9 @@ func (s *serveSettings) validate() error {
 		return invalid("trusted-proxies", "%v", err)
 	}
 	s.proxies = proxies
+	if err := s.hosts.validate(); err != nil {
+		return err
+	}
 	if err := s.validateEdge(); err != nil {
 		return err
 	}
@@ -148,6 +154,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 	go runAuditPruner(ctx, db, s.audit.retention, auditPruneInterval, time.Now, log)
 	warnAlgorithm(log, keys, s.tokens.algorithm)
 	s.cookie.warn(log)
+	allowedHosts := s.hosts.allowed(s.addr, tlsConfig)
+	log.Info("allowed hosts", "hosts", strings.Join(allowedHosts, ","), "public_url", s.hosts.public)
 	startKeyReload(ctx, newKeyReloader(keyFile, s.tokens.algorithm, retirement, tokens, log), s.keyReloadInterval)
 
 	handler := httpapi.NewServer(httpapi.Config{
@@ -158,6 +166,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 		HSTS:                   tlsConfig != nil,
 		RevocationMaxAge:       revocationMaxAge,
 		TrustedProxies:         s.proxies,
+		AllowedHosts:           allowedHosts,
+		PublicURL:              s.hosts.public,
 		LoginThrottle:          s.throttle.config(),
 		CORSAllowedOrigins:     s.cors,
 		RefreshCookie:          s.cookie.config(),

@@ -19,25 +19,26 @@ import (
 	"time"
 )
 
-// writeSelfSigned writes an ECDSA certificate for 127.0.0.1 and its key, returning their
-// paths and a pool that trusts the certificate.
-func writeSelfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+// writeSelfSigned writes an ECDSA certificate for 127.0.0.1 (and dnsNames) and its key,
+// returning their paths and a pool that trusts the certificate.
+func writeSelfSigned(t *testing.T, dnsNames ...string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeCertificate(t, priv, x509.KeyUsageDigitalSignature)
+	return writeCertificate(t, priv, x509.KeyUsageDigitalSignature, dnsNames...)
 }
 
-// writeCertificate writes a self-signed certificate for 127.0.0.1 with priv's public key,
-// and priv as PKCS#8, returning their paths and a pool that trusts the certificate.
-func writeCertificate(t *testing.T, priv crypto.Signer, usage x509.KeyUsage) (certFile, keyFile string, pool *x509.CertPool) {
+// writeCertificate writes a self-signed certificate for 127.0.0.1 (and dnsNames) with
+// priv's public key, and priv as PKCS#8, returning their paths and a pool that trusts the
+// certificate.
+func writeCertificate(t *testing.T, priv crypto.Signer, usage x509.KeyUsage, dnsNames ...string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: usage,
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: dnsNames, KeyUsage: usage,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)

@@ -196,7 +196,7 @@ func optionalID(id int64) *int64 {
 
 // handleAuditList serves GET /api/audit/ (admins): the audit trail, newest first unless
 // ?ordering= says otherwise, narrowed by ?user_id=, ?kind= and ?search= (username).
-func handleAuditList(st auditStore, links trustedProxies) http.Handler {
+func handleAuditList(st auditStore, links linkBase) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		lr, err := parseList(r, auditOrdering)
 		if err != nil {

@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/password"
+	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // pairBody is simplejwt's TokenObtainPairView answer: refresh first.
@@ -28,10 +30,10 @@ type credentials struct {
 	hasher *password.Hasher
 }
 
-// check returns the user whose password matches, and the upgraded hash to store when the
-// stored one is a legacy (Django) or weaker format.
-func (c credentials) check(ctx context.Context, username, pw string) (ciphemic.User, string, error) {
-	user, err := c.users.UserByUsername(ctx, username)
+// check returns the user typed names whose password matches, and the upgraded hash to
+// store when the stored one is a legacy (Django) or weaker format.
+func (c credentials) check(ctx context.Context, typed, pw string) (ciphemic.User, string, error) {
+	user, err := c.lookup(ctx, typed)
 	if ciphemic.ErrorCode(err) == ciphemic.CodeNotFound {
 		c.hasher.VerifyDummy(pw)
 		return ciphemic.User{}, "", errBadCredentials
@@ -57,6 +59,30 @@ func (c credentials) check(ctx context.Context, username, pw string) (ciphemic.U
 	return user, upgraded, nil
 }
 
+// lookup finds the account a login names: the user holding the NFKC form of what was
+// typed, as every username is stored now, so "ａdmin" is admin. Only when nobody holds
+// that form does it try the name exactly as typed: a username stored before names were
+// normalised (imported, or created by an older ciphemic) must still log in, and it can
+// never take the place of the account its normal form names.
+func (c credentials) lookup(ctx context.Context, typed string) (ciphemic.User, error) {
+	name := loginName(typed)
+	user, err := c.users.UserByUsername(ctx, name)
+	if name == typed || ciphemic.ErrorCode(err) != ciphemic.CodeNotFound {
+		return user, err
+	}
+	return c.users.UserByUsername(ctx, typed)
+}
+
+// loginName is the name a login as typed looks up and is counted under: its NFKC form.
+// A name typed in more characters than any username can be (fields.go) is left as it
+// is, since it names nobody, and normalising it could cost ten times its length.
+func loginName(typed string) string {
+	if utf8.RuneCountInString(typed) > maxTypedUsername {
+		return typed
+	}
+	return username.Normalize(typed)
+}
+
 // accountError is errBadCredentials for an account that exists: the client gets the same
 // answer as for any other failure, while the audit trail can name the targeted account.
 type accountError struct{ userID int64 }
@@ -75,15 +101,16 @@ func handleTokenObtain(creds credentials, gate *loginGate, s sessions, accessFir
 			return
 		}
 		errs := newFieldErrors()
-		username := body.stringField(errs, "username", true)
+		typed := body.stringField(errs, "username", true)
 		pw := body.stringField(errs, "password", false)
 		if err := errs.errOrNil(); err != nil {
 			writeError(w, r, err)
 			return
 		}
-		user, upgraded, err := gate.check(r, creds, username, pw)
+		user, upgraded, err := gate.check(r, creds, typed, pw)
 		if err != nil {
-			s.audit.loginFailed(r, username, err)
+			// Named as the throttle counts it, so the trail and the counts agree.
+			s.audit.loginFailed(r, loginName(typed), err)
 			writeError(w, r, err)
 			return
 		}

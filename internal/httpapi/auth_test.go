@@ -180,3 +180,54 @@ func TestUnknownPathAndOptions(t *testing.T) {
 		t.Errorf("OPTIONS /api/me/ = %d Allow %q, want 204 GET, HEAD, OPTIONS", r.status, r.header.Get("Allow"))
 	}
 }
+
+// TestLoginNFKC: a login looks the username up in NFKC, the form every username is
+// stored in, so a look-alike spelling logs into the account it looks like. A username
+// stored before names were normalised still logs in as typed, but never in place of the
+// account its normal form names.
+func TestLoginNFKC(t *testing.T) {
+	in := newInstance(t, options{})
+	alice := in.mustCreateUser(t, "alice", "alice-password", ciphemic.RoleStudent)
+	legacy := in.mustCreateUser(t, "ｂob", "bob-password", ciphemic.RoleStudent)
+	carol := in.mustCreateUser(t, "carol", "carol-password", ciphemic.RoleStudent)
+	in.mustCreateUser(t, "ｃarol", "lookalike-password", ciphemic.RoleStudent)
+	tests := []struct {
+		username, password string
+		want               int64 // the user logged in, 0 for a refusal
+	}{
+		{"ａlice", "alice-password", alice.ID},
+		{"ａｌｉｃｅ", "alice-password", alice.ID},
+		{"ｂob", "bob-password", legacy.ID},
+		{"bob", "bob-password", 0},
+		{"ｃarol", "carol-password", carol.ID},
+		{"ｃarol", "lookalike-password", 0},
+	}
+	for _, path := range []string{"/api/token/", "/login/"} {
+		for _, tt := range tests {
+			r := in.postJSON(t, path, map[string]string{"username": tt.username, "password": tt.password})
+			if tt.want == 0 {
+				if r.status != 401 {
+					t.Errorf("POST %s as %q = %d %s, want 401", path, tt.username, r.status, r.body)
+				}
+				continue
+			}
+			me := in.get(t, "/api/me/", r.str(t, "access"))
+			if r.status != 200 || me.json(t)["id"] != float64(tt.want) {
+				t.Errorf("POST %s as %q = %d, /api/me/ %s; want user %d", path, tt.username, r.status, me.body, tt.want)
+			}
+		}
+	}
+}
+
+// TestLoginName: a login is looked up and counted in NFKC, except a name typed in more
+// characters than any username can be, which names nobody and is left as typed rather
+// than normalised: NFKC would make this one eighteen times longer.
+func TestLoginName(t *testing.T) {
+	if got := loginName("ａlice"); got != "alice" {
+		t.Errorf("loginName(ａlice) = %q, want alice", got)
+	}
+	long := strings.Repeat("\uFDFA", maxTypedUsername+1)
+	if got := loginName(long); got != long {
+		t.Errorf("loginName(%d × U+FDFA) is %d bytes, want the %d typed, unnormalised", maxTypedUsername+1, len(got), len(long))
+	}
+}

@@ -66,7 +66,7 @@ func BenchmarkHandlerMe(b *testing.B) {
 	})
 	h := in.srv.Config.Handler
 	run := func(b *testing.B, h http.Handler, path, bearer string) {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req := httptest.NewRequest(http.MethodGet, in.srv.URL+path, nil)
 		if bearer != "" {
 			req.Header.Set("Authorization", "Bearer "+bearer)
 		}

@@ -63,9 +63,10 @@ func (tp trustedProxies) containsAddr(a netip.Addr) bool {
 
 // baseURL is the scheme and host the client used ("https://api.example.com"), for the
 // absolute links DRF puts in paginated lists. Behind a trusted proxy it honours
-// X-Forwarded-Proto and X-Forwarded-Host.
+// X-Forwarded-Proto and X-Forwarded-Host. The host is the one withAllowedHosts checks
+// (host), so no link is built from a host the operator did not allow.
 func (tp trustedProxies) baseURL(r *http.Request) string {
-	scheme, host := "http", r.Host
+	scheme, host := "http", tp.host(r)
 	if r.TLS != nil {
 		scheme = "https"
 	}
@@ -73,11 +74,22 @@ func (tp trustedProxies) baseURL(r *http.Request) string {
 		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
 			scheme = p
 		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) {
-			host = h
-		}
+	}
+	if !validHost(host) {
+		host = r.Host
 	}
 	return scheme + "://" + host
+}
+
+// host is the host[:port] the client addressed: the Host header or, behind a trusted
+// proxy that sends one, X-Forwarded-Host (its client-most value).
+func (tp trustedProxies) host(r *http.Request) string {
+	if tp.trusts(r) {
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			return h
+		}
+	}
+	return r.Host
 }
 
 // firstValue is the first element of a comma-separated header (the client-most proxy's).

@@ -54,8 +54,8 @@ type refreshCookies struct {
 	maxAge int
 	// origins are the CORS-allowed origins, whose pages are trusted like the API's own.
 	origins []string
-	// proxies tell the API's own origin behind a reverse proxy.
-	proxies trustedProxies
+	// links name the API's own origin: PublicURL, or the request's behind trusted proxies.
+	links linkBase
 }
 
 // newRefreshCookies builds the cookie mode of cfg.
@@ -71,7 +71,7 @@ func newRefreshCookies(cfg Config, tokens *token.Service) refreshCookies {
 		maxAge:  int((tokens.Config().RefreshLifetime + time.Second - 1) / time.Second),
 		// "*" among them matches no Origin a browser sends: with cookies it trusts no page.
 		origins: cfg.CORSAllowedOrigins,
-		proxies: trustedProxies(cfg.TrustedProxies),
+		links:   newLinkBase(cfg),
 	}
 }
 

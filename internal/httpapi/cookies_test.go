@@ -478,3 +478,21 @@ func TestRefreshCookieLogoutOutage(t *testing.T) {
 		t.Errorf("logout with the store down = %d, Set-Cookie %q; want a 5xx and no cookie change", r.status, r.header.Values("Set-Cookie"))
 	}
 }
+
+// TestRefreshCookiePublicURLOrigin: with PublicURL the API's own origin is the public
+// one, whatever Host the request names: a page of the public origin may log in, and a
+// page of the origin the request itself names (a name the proxy forwards) may not.
+func TestRefreshCookiePublicURLOrigin(t *testing.T) {
+	in := newInstance(t, options{cfg: &Config{
+		RotateRefreshTokens: true, BlacklistAfterRotation: true, LoginThrottle: LoginThrottle{Disabled: true},
+		RefreshCookie: RefreshCookie{Enabled: true}, PublicURL: "https://api.example.com",
+	}})
+	in.mustCreateUser(t, "testuser", "password", ciphemic.RoleStudent)
+	body := `{"username":"testuser","password":"password"}`
+	if r := in.postJSON(t, "/api/token/", body, "Origin: https://api.example.com"); r.status != http.StatusOK {
+		t.Errorf("login from the public origin = %d %s, want 200", r.status, r.body)
+	}
+	if r := in.postJSON(t, "/api/token/", body, "Origin: "+in.srv.URL); r.status != http.StatusForbidden {
+		t.Errorf("login from the request's own origin with PublicURL set = %d %s, want 403", r.status, r.body)
+	}
+}

@@ -113,7 +113,7 @@ func checkTeacher(ctx context.Context, users courseStore, p ciphemic.Principal, 
 }
 
 // handleCourseList serves GET /api/school/courses/ (everyone authenticated).
-func handleCourseList(courses courseStore, links trustedProxies) http.Handler {
+func handleCourseList(courses courseStore, links linkBase) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		lr, err := parseList(r, courseOrdering)
 		if err != nil {
@@ -248,7 +248,7 @@ func handleCourseDelete(courses courseStore) http.Handler {
 
 // handleCourseStudents serves GET /api/school/courses/{id}/students/: the users enrolled
 // in the course, for an admin or its teacher.
-func handleCourseStudents(courses courseStore, links trustedProxies) http.Handler {
+func handleCourseStudents(courses courseStore, links linkBase) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		_, c, err := ownCourse(r, courses)
 		if err != nil {

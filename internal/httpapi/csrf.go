@@ -51,7 +51,7 @@ func (c refreshCookies) trustedOrigin(r *http.Request) bool {
 	if slices.Contains(c.origins, origin) {
 		return true
 	}
-	own, err := parseOrigin(c.proxies.baseURL(r))
+	own, err := parseOrigin(c.links.origin(r))
 	return err == nil && origin == own
 }
 

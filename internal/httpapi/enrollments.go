@@ -98,7 +98,7 @@ var errNotFound = ciphemic.Errorf(ciphemic.CodeNotFound, "Not found.")
 
 // handleEnrollmentList serves GET /api/school/enrollments/, limited to what the caller may
 // see; ?course_id= narrows it to one course.
-func handleEnrollmentList(st enrollmentStore, links trustedProxies) http.Handler {
+func handleEnrollmentList(st enrollmentStore, links linkBase) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := principalFrom(r)
 		if err != nil {

@@ -30,6 +30,7 @@ const (
 	msgBodyTooLarge     = "Request body too large."
 	msgThrottled        = "Request was throttled."
 	msgCSRFFailed       = "CSRF Failed: CSRF token missing or incorrect."
+	msgInvalidHost      = "Invalid host header."
 )
 
 // errNotAuthenticated: a protected route was called without (recognisable) credentials.
@@ -56,6 +57,9 @@ var errInvalidPage = errors.New("invalid page")
 // errCSRFFailed: a request authenticated by the refresh cookie, or a login in cookie mode,
 // failed the CSRF checks (csrf.go).
 var errCSRFFailed = errors.New("CSRF check failed")
+
+// errInvalidHost: the host the request addressed is not an allowed one (hosts.go).
+var errInvalidHost = errors.New("invalid host header")
 
 // tokenError is a refresh/verify/blacklist failure: 401 {"detail", "code": "token_not_valid"}.
 type tokenError struct{ detail string }
@@ -222,6 +226,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		encode(w, r, http.StatusTooManyRequests, detailBody{thr.detail()})
 	case errors.Is(err, errCSRFFailed):
 		encode(w, r, http.StatusForbidden, detailBody{msgCSRFFailed})
+	case errors.Is(err, errInvalidHost):
+		encode(w, r, http.StatusBadRequest, detailBody{msgInvalidHost})
 	case errors.Is(err, errInvalidPage):
 		encode(w, r, http.StatusNotFound, detailBody{"Invalid page."})
 	default:

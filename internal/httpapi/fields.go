@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
+	"github.com/ciphemic/ciphemic/internal/username"
 )
 
 // The typed readers below extend formBody (encode.go) with the DRF fields the school and
@@ -304,15 +305,39 @@ func validEmail(s string) bool {
 }
 
 // username reads Django's username: required (when asked), at most 150 characters of
-// letters, digits and @/./+/-/_ (UnicodeUsernameValidator).
+// letters, digits and @/./+/-/_ (UnicodeUsernameValidator), in NFKC. Like Django's
+// UsernameField it normalises before it validates, so the rules hold for the name as
+// stored, and a look-alike ("ａdmin") is the name it looks like, which the store's
+// unique username then refuses as taken.
 func (b formBody) username(errs *fieldErrors, name string, required bool) (string, bool) {
-	s, ok := b.char(errs, name, charRule{required: required, maxLen: 150})
-	if ok && strings.IndexFunc(s, notUsernameRune) >= 0 {
-		errs.add(name, msgBadUsername)
+	s, ok := b.char(errs, name, charRule{required: required})
+	if !ok {
 		return "", false
 	}
-	return s, ok
+	if utf8.RuneCountInString(s) <= maxTypedUsername {
+		// Longer is too long however it normalises; not normalising it bounds the work.
+		s = username.Normalize(s)
+	}
+	switch {
+	case utf8.RuneCountInString(s) > maxUsernameLen:
+		errs.add(name, fmt.Sprintf("Ensure this field has no more than %d characters.", maxUsernameLen))
+	case strings.IndexFunc(s, notUsernameRune) >= 0:
+		errs.add(name, msgBadUsername)
+	default:
+		return s, true
+	}
+	return "", false
 }
+
+// maxUsernameLen is the max_length of Django's username.
+const maxUsernameLen = 150
+
+// maxTypedUsername is the most characters in which a username of maxUsernameLen can be
+// typed: NFKC composes at most four code points (a letter and three marks) into one, and
+// otherwise only lengthens. Beyond it no normalising is needed to know the name is too
+// long, and none is done, since NFKC can also make a string ten times longer (U+FDFA is
+// 18 letters) and a body is up to a megabyte.
+const maxTypedUsername = 4 * maxUsernameLen
 
 func notUsernameRune(r rune) bool {
 	return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || strings.ContainsRune("@.+-", r))

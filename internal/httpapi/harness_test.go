@@ -179,7 +179,8 @@ func (r response) str(t testing.TB, field string) string {
 	return s
 }
 
-// do sends a request with an optional body and headers ("Name: value").
+// do sends a request with an optional body and headers ("Name: value"; "Host: …" sets
+// the Host the request addresses, while it still goes to the test server).
 func (in *instance) do(t testing.TB, method, path, contentType string, body io.Reader, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, in.srv.URL+path, body)
@@ -191,6 +192,10 @@ func (in *instance) do(t testing.TB, method, path, contentType string, body io.R
 	}
 	for _, h := range headers {
 		name, value, _ := strings.Cut(h, ": ")
+		if strings.EqualFold(name, "Host") {
+			req.Host = value
+			continue
+		}
 		req.Header.Set(name, value)
 	}
 	resp, err := in.srv.Client().Do(req)

@@ -144,7 +144,7 @@ func parseOrdering(s string, allowed []string) (string, bool, error) {
 // servePage fetches the requested page through fetch and answers with it, each item
 // rendered by render. A page past the end (other than page 1 of an empty list) is DRF's
 // 404 "Invalid page.".
-func servePage[T, R any](w http.ResponseWriter, r *http.Request, links trustedProxies, lr listRequest,
+func servePage[T, R any](w http.ResponseWriter, r *http.Request, links linkBase, lr listRequest,
 	fetch func(ciphemic.ListQuery) ([]T, int64, error), render func(T) R) {
 	items, count, err := fetchPage(lr, fetch)
 	if err != nil {
@@ -200,7 +200,7 @@ func lastPage(count int64, size int) int {
 // pageURL is the absolute URL of page of this list, keeping the other query parameters
 // (sorted, as DRF's replace_query_param leaves them). Page 1 has no page parameter, as
 // DRF's previous link of page 2.
-func pageURL(r *http.Request, links trustedProxies, page int) *string {
+func pageURL(r *http.Request, links linkBase, page int) *string {
 	values := url.Values(queryValues(r))
 	if page == 1 {
 		values.Del("page")

@@ -117,7 +117,7 @@ func TestPaginationForwardedHeaders(t *testing.T) {
 			if tt.proxies != "" {
 				proxies = []netip.Prefix{netip.MustParsePrefix(tt.proxies)}
 			}
-			in := newInstance(t, options{cfg: &Config{TrustedProxies: proxies}})
+			in := newInstance(t, options{cfg: &Config{TrustedProxies: proxies, AllowedHosts: []string{"api.example.com", "127.0.0.1"}}})
 			s := newSchool(t, in)
 			for i := range 3 {
 				in.mustCourse(t, fmt.Sprintf("F%d", i), s.teacher.user, 10)

@@ -108,7 +108,7 @@ func readPasswordChange(r *http.Request, hasher *password.Hasher, gate *loginGat
 	if err := errs.errOrNil(); err != nil {
 		return "", err
 	}
-	err = gate.attempt(r, user.Username, func() error {
+	err = gate.attempt(r, loginName(user.Username), func() error {
 		if ok, _, err := hasher.Verify(user.PasswordHash, oldPW); err != nil || !ok {
 			errs.add("old_password", "Your old password was entered incorrectly. Please enter it again.")
 		}

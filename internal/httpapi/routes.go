@@ -31,7 +31,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("GET", "/api/me/", user, handleMe(deps.Store))
 	rt.handle("POST", "/api/me/password/", user, setsCookie(handlePasswordChange(deps.Store, deps.Passwords, gate, s)))
 
-	school, links := deps.School, trustedProxies(cfg.TrustedProxies)
+	school, links := deps.School, newLinkBase(cfg)
 	rt.handle("GET", "/api/school/courses/", user, handleCourseList(school, links))
 	rt.handle("POST", "/api/school/courses/", user, handleCourseCreate(school))
 	rt.handle("GET", "/api/school/courses/{id}/", user, handleCourseGet(school))

@@ -36,6 +36,15 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For/-Proto/-Host headers are believed
 	// (ParseTrustedProxies); empty means none, the safe default.
 	TrustedProxies []netip.Prefix
+	// AllowedHosts are the hosts the API answers for, as Django's ALLOWED_HOSTS
+	// (ParseAllowedHosts): a request whose Host, or a trusted proxy's X-Forwarded-Host,
+	// is not among them gets 400 "Invalid host header." (hosts.go). Empty means
+	// DefaultAllowedHosts, localhost and loopback only.
+	AllowedHosts []string
+	// PublicURL is the base URL clients use, as ParsePublicURL returns it; when set, links
+	// and the API's own origin come from it alone, never from the request. Empty: from
+	// the (checked) host the request addressed.
+	PublicURL string
 	// LoginThrottle limits failed logins per username and per client address
 	// (throttle.go); the zero value is on, with DefaultLoginThrottle's limits.
 	LoginThrottle LoginThrottle
@@ -104,8 +113,9 @@ type Deps struct {
 	Passwords   *password.Hasher
 }
 
-// NewServer returns the whole API as one handler:
-// recover → request id + access log → security headers → CORS → body limit → routes.
+// NewServer returns the whole API as one handler: request id + access log → recover →
+// security headers → host check → CORS → body limit → routes. The host check comes
+// before CORS, so a refused host gets no CORS grant either.
 func NewServer(cfg Config, deps Deps) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -123,6 +133,7 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	h = withBodyLimit(cfg.MaxBodyBytes, h)
 	h = withCORS(cfg.CORSAllowedOrigins, h)
 	h = withCookieCORS(cfg.RefreshCookie, h)
+	h = withAllowedHosts(newAllowedHosts(cfg.AllowedHosts), trustedProxies(cfg.TrustedProxies), h)
 	h = withSecurityHeaders(cfg.HSTS, h)
 	h = withRecover(h)
 	h = withRequestLog(cfg.Logger, m, h)

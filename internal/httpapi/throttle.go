@@ -129,14 +129,17 @@ func newLoginGate(cfg Config, store loginFailureStore) *loginGate {
 	}
 }
 
-// check is creds.check behind the limits (attempt).
-func (g *loginGate) check(r *http.Request, creds credentials, username, pw string) (ciphemic.User, string, error) {
+// check is creds.check behind the limits (attempt). A username is counted in NFKC, the
+// form logins look it up by, so that look-alike spellings of one name ("ａdmin",
+// "aｄmin", …) share its count instead of each buying a fresh set of guesses at the same
+// account.
+func (g *loginGate) check(r *http.Request, creds credentials, typed, pw string) (ciphemic.User, string, error) {
 	var (
 		user     ciphemic.User
 		upgraded string
 	)
-	err := g.attempt(r, username, func() (err error) {
-		user, upgraded, err = creds.check(r.Context(), username, pw)
+	err := g.attempt(r, loginName(typed), func() (err error) {
+		user, upgraded, err = creds.check(r.Context(), typed, pw)
 		return err
 	})
 	if err != nil {

@@ -187,6 +187,19 @@ func TestLoginThrottleByUsernameAcrossAddresses(t *testing.T) {
 	wantAttempts(t, "alice from elsewhere, bob from the same address", got, []string{"429 1s", "429 1s", "200"})
 }
 
+// TestLoginThrottleLookalikes: failures under look-alike spellings of a username count
+// against the one account they all log into, so varying the spelling buys no guesses.
+func TestLoginThrottleLookalikes(t *testing.T) {
+	in := throttled(t, fewFree, true, options{})
+	in.mustCreateUser(t, "alice", "password", ciphemic.RoleStudent)
+	var got []string
+	for _, name := range []string{"ａlice", "aｌice", "alｉce", "alice"} {
+		got = append(got, in.attempt(t, name, "wrong", "203.0.113.1"))
+	}
+	got = append(got, in.attempt(t, "ａｌｉｃｅ", "password", "203.0.113.1"))
+	wantAttempts(t, "three look-alikes of alice, alice, then the right password", got, []string{"401", "401", "401", "429 1s", "429 1s"})
+}
+
 // TestLoginThrottleByAddress: one address failing over many usernames is stopped, then let
 // through at the window's rate; other addresses are not affected.
 func TestLoginThrottleByAddress(t *testing.T) {

@@ -112,7 +112,7 @@ func (in userInput) apply(u *ciphemic.User) {
 }
 
 // handleUserList serves GET /api/users/ (admins).
-func handleUserList(users userAdminStore, links trustedProxies) http.Handler {
+func handleUserList(users userAdminStore, links linkBase) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		lr, err := parseList(r, userOrdering)
 		if err != nil {

@@ -250,3 +250,41 @@ func TestLastActiveAdminRemains(t *testing.T) {
 		t.Errorf("first admin's token after refused removals = %d %s, want 200", r.status, r.body)
 	}
 }
+
+// TestUsernameNFKC: a username is stored in NFKC, as Django's normalize_username leaves
+// it, wherever an admin creates or renames a user, so a look-alike of a taken name
+// ("ｔeacher", full-width t) is that name and refused as taken, and the 150-character
+// and character rules apply to the name as stored.
+func TestUsernameNFKC(t *testing.T) {
+	in := newInstance(t, options{})
+	s := newSchool(t, in)
+	const pw = "correct horse battery"
+	create := func(name string) response {
+		return in.call(t, s.admin, "POST", "/api/users/", map[string]any{"username": name, "password": pw, "roles": []string{"student"}})
+	}
+	const taken = `{"detail":"A user with that username already exists."}`
+	if got := in.mustCall(t, s.admin, "POST", "/api/users/", map[string]any{"username": "ａda＠ｓchool", "password": pw, "roles": []string{"student"}}, 201); got["username"] != "ada@school" {
+		t.Errorf("POST user ａda＠ｓchool: username = %q, want %q", got["username"], "ada@school")
+	}
+	in.login(t, "ada@school", pw)
+	wantStatusBody(t, create("ｔeacher"), 409, taken)
+	wantStatusBody(t, create("ｔｅａｃｈｅｒ"), 409, taken)
+	// 150 letters with combining accents are 300 characters typed, 150 stored.
+	if r := create(strings.Repeat("e\u0301", 150)); r.status != 201 {
+		t.Errorf("POST user of 150 composed letters = %d %s, want 201", r.status, r.body)
+	}
+	// The longest a name of 150 can be typed: four code points to each letter.
+	if r := create(strings.Repeat("α\u0314\u0301\u0345", 150)); r.status != 201 || r.json(t)["username"] != strings.Repeat("ᾅ", 150) {
+		t.Errorf("POST user of 150 ᾅ typed in 600 code points = %d %s, want 201 with 150 ᾅ", r.status, r.body)
+	}
+	// "㍿" is four letters once normalised: 40 of them are 160.
+	wantStatusBody(t, create(strings.Repeat("㍿", 40)), 400, `{"username":["Ensure this field has no more than 150 characters."]}`)
+	wantStatusBody(t, create("ａ\u3000b"), 400,
+		`{"username":["Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."]}`)
+
+	path := fmt.Sprintf("/api/users/%d/", s.student.user.ID)
+	wantStatusBody(t, in.call(t, s.admin, "PATCH", path, map[string]any{"username": "ｔeacher2"}), 409, taken)
+	if got := in.mustCall(t, s.admin, "PATCH", path, map[string]any{"username": "ｐupil"}, 200); got["username"] != "pupil" {
+		t.Errorf("PATCH username ｐupil: username = %q, want %q", got["username"], "pupil")
+	}
+}

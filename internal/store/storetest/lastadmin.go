@@ -35,6 +35,12 @@ var adminRemovals = []adminRemoval{
 	{"delete", func(ctx context.Context, db *store.DB, u ciphemic.User) error {
 		return db.DeleteUser(ctx, u.ID, t0, t0.Add(time.Hour))
 	}},
+	// A re-run of import-users whose dump no longer makes the user a superuser.
+	{"re-import as teacher", func(ctx context.Context, db *store.DB, u ciphemic.User) error {
+		u.Role = ciphemic.RoleTeacher
+		_, err := db.ImportUsers(ctx, []ciphemic.User{u}, t0, t0.Add(time.Hour))
+		return err
+	}},
 }
 
 func asAdmin(u *ciphemic.User) { u.Role = ciphemic.RoleAdmin }
