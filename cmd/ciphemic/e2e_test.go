@@ -75,7 +75,11 @@ func startServerArgs(t *testing.T, database string, extraArgs ...string) *server
 }
 
 // logText returns what the server logged so far, read under the writer's lock.
+//
+// serve buffers its log and writes it out every logFlushInterval, so logText first waits
+// a few intervals: every line logged before the call has reached stderr by then.
 func (s *server) logText() string {
+	time.Sleep(3 * logFlushInterval)
 	s.errw.mu.Lock()
 	defer s.errw.mu.Unlock()
 	return s.stderr.String()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -129,7 +130,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 			return err
 		}
 	}
-	log := newLogger(s.logFormat, e)
+	logOut := newLogWriter(e.stderr)
+	defer logOut.Close()
+	log := newLogger(s.logFormat, logOut)
 	db, err := openStore(ctx, s.store)
 	if err != nil {
 		return err
@@ -249,9 +252,9 @@ func ensureAdmin(ctx context.Context, db *store.DB, hasher *password.Hasher, e e
 	return nil
 }
 
-func newLogger(format string, e env) *slog.Logger {
+func newLogger(format string, w io.Writer) *slog.Logger {
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(e.stderr, nil))
+		return slog.New(slog.NewJSONHandler(w, nil))
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, nil))
+	return slog.New(slog.NewTextHandler(w, nil))
 }
