@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for the scratch database
 )
 
 // The accounts the benchmark creates on every ciphemic store. The password passes Django's
@@ -71,4 +76,31 @@ func (in *instance) createUsers(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// scratchDatabase creates an empty PostgreSQL database on the server adminURL names and
+// returns its URL and a function that drops it.
+func scratchDatabase(ctx context.Context, adminURL string) (string, func() error, error) {
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("-postgres-url: %w", err)
+	}
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return "", nil, err
+	}
+	name := "ciphemic_bench_" + strings.ToLower(rand.Text()[:10])
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		_ = admin.Close() // the error to report is the CREATE's
+		return "", nil, fmt.Errorf("create the scratch database on %s: %w", u.Redacted(), err)
+	}
+	drop := func() error {
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		return err
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
 }

@@ -50,15 +50,16 @@ var errUsage = errors.New("usage")
 
 // options are the command line's settings.
 type options struct {
-	duration   time.Duration
-	rounds     int
-	conns      int
-	chains     int
-	loginConns int
-	rssConns   int
-	stores     []string // sqlite
-	algorithms []string
-	scenarios  []string
+	duration    time.Duration
+	rounds      int
+	conns       int
+	chains      int
+	loginConns  int
+	rssConns    int
+	stores      []string
+	postgresURL string
+	algorithms  []string
+	scenarios   []string
 }
 
 // maxMeasured bounds rounds × duration: every scenario logs in once and reuses the access
@@ -69,7 +70,7 @@ var algorithms = []string{"HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"}
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var algs, scenarioList string
+	var stores, algs, scenarioList string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -84,6 +85,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.chains, "chains", 8, "refresh chains, each on its own connection")
 	fs.IntVar(&o.loginConns, "login-conns", runtime.NumCPU(), "connections for login")
 	fs.IntVar(&o.rssConns, "rss-conns", 64, "connections of the peak-memory round (me, then refresh)")
+	fs.StringVar(&stores, "store", "sqlite", "ciphemic's store: sqlite, postgres or both")
+	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/postgres",
+		"PostgreSQL server on which -store postgres creates (and drops) a scratch database")
 	fs.StringVar(&algs, "algorithm", "HS256,EdDSA", "comma-separated signing algorithms: "+strings.Join(algorithms, ", "))
 	fs.StringVar(&scenarioList, "scenarios", strings.Join(scenarioNames, ","), "comma-separated subset of "+strings.Join(scenarioNames, ", "))
 	if err := fs.Parse(args); err != nil {
@@ -95,14 +99,14 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	o.stores = []string{"sqlite"}
+	o.stores = map[string][]string{"sqlite": {"sqlite"}, "postgres": {"postgres"}, "both": {"sqlite", "postgres"}}[stores]
 	o.algorithms = splitList(algs)
 	o.scenarios = splitList(scenarioList)
-	return o, o.check()
+	return o, o.check(stores)
 }
 
 // check reports the first setting that cannot work, naming it.
-func (o options) check() error {
+func (o options) check(stores string) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
 	}
@@ -114,6 +118,11 @@ func (o options) check() error {
 	case time.Duration(o.rounds)*o.duration > maxMeasured:
 		return bad("-rounds × -duration is %s: at most %s, since access tokens live 5 minutes",
 			time.Duration(o.rounds)*o.duration, maxMeasured)
+	case o.stores == nil:
+		return bad("-store %q: want sqlite, postgres or both", stores)
+	case slices.Contains(o.stores, "postgres") && !strings.HasPrefix(o.postgresURL, "postgres://") &&
+		!strings.HasPrefix(o.postgresURL, "postgresql://"):
+		return bad("-postgres-url %q: want postgres://user@host:port/database", o.postgresURL)
 	}
 	if err := within("-algorithm", o.algorithms, algorithms); err != nil {
 		return bad("%v", err)

@@ -65,14 +65,22 @@ func (b *bench) all(ctx context.Context) error {
 	return nil
 }
 
-// ciphemic measures one configuration: a fresh store (a SQLite file) and a new key of
-// one algorithm, in a directory of its own.
+// ciphemic measures one configuration: a fresh store (a SQLite file, or a scratch
+// PostgreSQL database) and a new key of one algorithm, in a directory of its own.
 func (b *bench) ciphemic(ctx context.Context, store, alg string) (*config, error) {
 	dir := filepath.Join(b.dir, store+"-"+alg)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, err
 	}
-	database := "sqlite:" + filepath.Join(dir, "ciphemic.db")
+	database, drop, err := b.database(ctx, store, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := drop(); err != nil {
+			fmt.Fprintln(b.progress, "bench: drop the scratch database:", err)
+		}
+	}()
 	in, err := newInstance(ctx, b.bin, dir, database, alg)
 	if err != nil {
 		return nil, err
@@ -88,6 +96,13 @@ func (b *bench) ciphemic(ctx context.Context, store, alg string) (*config, error
 		}
 	}
 	return c, nil
+}
+
+func (b *bench) database(ctx context.Context, store, dir string) (string, func() error, error) {
+	if store == "postgres" {
+		return scratchDatabase(ctx, b.o.postgresURL)
+	}
+	return "sqlite:" + filepath.Join(dir, "ciphemic.db"), func() error { return nil }, nil
 }
 
 // mainRounds runs the scenarios on one ciphemic server, and me on the bare baseline too.
