@@ -1,5 +1,6 @@
-// Command bench measures ciphemic under load against a bare net/http handler, side by
-// side in one run, and prints the ratios of issue 7's goals. Run it from the repository:
+// Command bench measures ciphemic under load against a bare net/http handler and the
+// article's Django system, side by side in one run, and prints the ratios of issue 7's
+// goals. Run it from the repository:
 //
 //	go run ./bench [flags]
 //
@@ -59,6 +60,8 @@ type options struct {
 	stores      []string
 	postgresURL string
 	algorithms  []string
+	django      string
+	djangoRef   string
 	scenarios   []string
 }
 
@@ -75,7 +78,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: go run ./bench [flags]\n\n"+
-			"Measures ciphemic under load beside a bare handler, and prints\n"+
+			"Measures ciphemic under load beside a bare handler and the Django reference, and prints\n"+
 			"req/s, p50, p99 and errors of each scenario and the ratios of issue 7's goals.\n\nFlags:")
 		fs.PrintDefaults()
 	}
@@ -89,6 +92,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/postgres",
 		"PostgreSQL server on which -store postgres creates (and drops) a scratch database")
 	fs.StringVar(&algs, "algorithm", "HS256,EdDSA", "comma-separated signing algorithms: "+strings.Join(algorithms, ", "))
+	fs.StringVar(&o.django, "django", "auto", "the Django reference: auto (when its Debian packages are installed) or off")
+	fs.StringVar(&o.djangoRef, "django-ref", "../shared/django-ref", "the Django reference's folder; relative to the repository root")
 	fs.StringVar(&scenarioList, "scenarios", strings.Join(scenarioNames, ","), "comma-separated subset of "+strings.Join(scenarioNames, ", "))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -123,6 +128,8 @@ func (o options) check(stores string) error {
 	case slices.Contains(o.stores, "postgres") && !strings.HasPrefix(o.postgresURL, "postgres://") &&
 		!strings.HasPrefix(o.postgresURL, "postgresql://"):
 		return bad("-postgres-url %q: want postgres://user@host:port/database", o.postgresURL)
+	case o.django != "auto" && o.django != "off":
+		return bad("-django %q: want auto or off", o.django)
 	}
 	if err := within("-algorithm", o.algorithms, algorithms); err != nil {
 		return bad("%v", err)

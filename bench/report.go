@@ -14,7 +14,7 @@ import (
 // bound and the peak memory.
 type config struct {
 	title    string
-	store    string // sqlite or postgres
+	store    string // sqlite or postgres; empty for Django
 	rows     []row
 	bound    loginBound
 	wholeRun float64 // MiB: the main server's peak over all its scenarios
@@ -42,6 +42,9 @@ func (c *config) add(scenario, server string, conns int, res result) {
 // rate is the req/s of a scenario on a server, or 0 when it was not measured or nothing
 // succeeded.
 func (c *config) rate(scenario, server string) float64 {
+	if c == nil {
+		return 0
+	}
 	for _, r := range c.rows {
 		if r.scenario == scenario && r.server == server {
 			return r.res.rate()
@@ -113,12 +116,29 @@ func printTable(w io.Writer, c *config) {
 }
 
 // printConfig prints a ciphemic configuration's table and its ratios to the baselines.
-func printConfig(w io.Writer, c *config, o options) {
+func printConfig(w io.Writer, c, django *config, o options) {
 	printTable(w, c)
 	fmt.Fprintf(w, "ratios (%s):\n", c.title)
 	onSQLite := c.store == "sqlite"
 	if o.wants("me") {
 		ratioLine(w, "me / bare", c.rate("me", "ciphemic"), c.rate("me", "bare"), "≥ 0.7", 0.7, true)
+	}
+	for _, sc := range []struct {
+		name string
+		goal float64
+	}{{"me", 20}, {"refresh", 20}, {"verify", 0}, {"write", 0}, {"login", 0}} {
+		if !o.wants(sc.name) {
+			continue
+		}
+		if django == nil {
+			fmt.Fprintf(w, "  %-17s n/a (no Django reference in this run)\n", sc.name+" / django")
+			continue
+		}
+		goal, applies := "", sc.goal > 0 && (sc.name == "me" || onSQLite)
+		if applies {
+			goal = fmt.Sprintf("≥ %g", sc.goal)
+		}
+		ratioLine(w, sc.name+" / django", c.rate(sc.name, "ciphemic"), django.rate(sc.name, "django"), goal, sc.goal, applies)
 	}
 	printLoginBound(w, c)
 	printRSS(w, c, onSQLite)

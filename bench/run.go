@@ -21,8 +21,9 @@ type bench struct {
 	progress io.Writer
 }
 
-// run is the whole benchmark: ciphemic on each store with each algorithm. Each table is
-// printed as soon as it is measured, so a failure late in a run keeps what came before.
+// run is the whole benchmark: the Django reference first (it is one configuration, the
+// yardstick of every ratio), then ciphemic on each store with each algorithm. Each table
+// is printed as soon as it is measured, so a failure late in a run keeps what came before.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -34,6 +35,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root, err := repoRoot(ctx)
 	if err != nil {
 		return err
+	}
+	if !filepath.IsAbs(o.djangoRef) {
+		o.djangoRef = filepath.Join(root, o.djangoRef)
 	}
 	dir, err := os.MkdirTemp("", "ciphemic-bench-")
 	if err != nil {
@@ -53,16 +57,48 @@ func (b *bench) all(ctx context.Context) error {
 	if b.bin, err = buildCiphemic(ctx, b.root, b.dir); err != nil {
 		return err
 	}
+	django, err := b.django(ctx)
+	if err != nil {
+		return err
+	}
 	for _, store := range b.o.stores {
 		for _, alg := range b.o.algorithms {
 			c, err := b.ciphemic(ctx, store, alg)
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", store, alg, err)
 			}
-			printConfig(b.stdout, c, b.o)
+			printConfig(b.stdout, c, django, b.o)
 		}
 	}
 	return nil
+}
+
+// django measures the Django reference, or says why it does not; the result is nil then.
+func (b *bench) django(ctx context.Context) (*config, error) {
+	why := "off (-django off)"
+	if b.o.django == "auto" {
+		why = djangoMissing(ctx, b.o.djangoRef)
+	}
+	if why != "" {
+		fmt.Fprintf(b.stdout, "django-ref: skipped: %s\n\n", why)
+		return nil, nil
+	}
+	fmt.Fprintln(b.progress, "bench: starting the Django reference (migrate, seed, gunicorn)")
+	s, err := startDjango(ctx, b.ps, b.dir, b.o.djangoRef)
+	if err != nil {
+		return nil, err
+	}
+	defer b.ps.stop(s.proc)
+	c := &config{title: "django-ref (gunicorn, 2 sync workers, SQLite, HS256)"}
+	for _, name := range scenarioNames {
+		if sc, ok := scenarios[name]; ok && b.o.wants(name) {
+			if err := b.measure(ctx, c, sc, sc.name, []*server{s}, sc.conns(b.o)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	printTable(b.stdout, c)
+	return c, nil
 }
 
 // ciphemic measures one configuration: a fresh store (a SQLite file, or a scratch
