@@ -301,6 +301,16 @@ func wantUsers(t *testing.T, dbPath string, n int64) {
 	}
 }
 
+// mustKeeperAdmin creates a second active admin, so that an import may demote or
+// deactivate the dump's only superuser (the last active admin must remain).
+func mustKeeperAdmin(t *testing.T, dbPath string) {
+	t.Helper()
+	if _, _, err := runCmd(t, nil, "keeper-admin-password\n", "createuser", "--database", "sqlite:"+dbPath,
+		"--username", "keeper", "--role", "admin", "--password-stdin"); err != nil {
+		t.Fatalf("createuser keeper: %v", err)
+	}
+}
+
 // refreshes reports whether refresh still buys a pair, and returns the rotated one.
 func refreshes(t *testing.T, s *server, refresh string) (bool, string) {
 	t.Helper()
@@ -317,6 +327,7 @@ func refreshes(t *testing.T, s *server, refresh string) (bool, string) {
 func TestImportUsersRevokes(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "import.db")
 	mustImport(t, dbPath, djangoFixture)
+	mustKeeperAdmin(t, dbPath)
 	s := startServer(t, dbPath)
 	root := djangoUsers[0]
 	access, refresh := mustLogin(t, s, root.username, root.password)
@@ -369,6 +380,7 @@ func TestImportUsersRevokes(t *testing.T) {
 func TestImportUsersRevocationBound(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "import.db")
 	mustImport(t, dbPath, djangoFixture)
+	mustKeeperAdmin(t, dbPath)
 	deactivated := editFixture(t, func(recs []map[string]any) { fields(recs[0])["is_active"] = false })
 	env := map[string]string{"CIPHEMIC_ACCESS_TOKEN_LIFETIME": "1h"}
 	if _, _, err := runCmd(t, env, "", "import-users", "--database", "sqlite:"+dbPath, "--django", deactivated, "--leeway", "30s"); err != nil {
