@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/token"
@@ -27,6 +26,13 @@ func (a authenticator) require(next http.Handler) http.Handler {
 		p, err := a.principal(r)
 		if err != nil {
 			writeError(w, r, err)
+			return
+		}
+		// The chain's request state carries it, sparing a context and a request copy per
+		// request; outside the chain (no state) it goes into the context.
+		if st := stateFrom(r.Context()); st != nil {
+			st.principal, st.authenticated = p, true
+			next.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ciphemic.NewContextWithPrincipal(r.Context(), p)))
@@ -73,7 +79,7 @@ func bearerToken(r *http.Request) (string, error) {
 	header := r.Header.Get("Authorization")
 	// The common case, "Bearer " and a token with no white space around or in it, without
 	// splitting the header into a slice.
-	if raw, ok := strings.CutPrefix(header, "Bearer "); ok && raw != "" && !strings.ContainsFunc(raw, unicode.IsSpace) {
+	if raw, ok := strings.CutPrefix(header, "Bearer "); ok && plainToken(raw) {
 		return raw, nil
 	}
 	parts := strings.Fields(header)
@@ -86,9 +92,23 @@ func bearerToken(r *http.Request) (string, error) {
 	return parts[1], nil
 }
 
+// plainToken reports whether s is not empty and all printable ASCII: no white space of
+// any kind, so that splitting the header would give "Bearer" and s.
+func plainToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // principalFrom returns the principal that require put in the context. Handlers behind
 // require always have one; its absence is a wiring bug, reported as a 500.
 func principalFrom(r *http.Request) (ciphemic.Principal, error) {
+	if st := stateFrom(r.Context()); st != nil && st.authenticated {
+		return st.principal, nil
+	}
 	p, ok := ciphemic.PrincipalFromContext(r.Context())
 	if !ok {
 		return p, ciphemic.Errorf(ciphemic.CodeInternal, "no principal in context")

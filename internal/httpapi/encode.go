@@ -22,13 +22,15 @@ func encode(w http.ResponseWriter, r *http.Request, status int, v any) {
 		status, body = http.StatusInternalServerError, []byte(`{"detail":"A server error occurred."}`)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = jsonContentType // shared and never appended to, as in withSecurityHeaders
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body) // #nosec G705 -- JSON we marshalled, sent as application/json with nosniff
 	}
 }
+
+var jsonContentType = []string{"application/json"}
 
 // marshal is json.Marshal without HTML escaping, so that "&" in pagination links reads
 // as DRF writes it (responses are application/json, never HTML; nosniff is always set).

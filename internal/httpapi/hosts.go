@@ -84,6 +84,16 @@ func newAllowedHosts(patterns []string) allowedHosts {
 // allows reports whether a Host header value (host[:port]) is well-formed and allowed.
 // Even "*" requires a well-formed host, since links are built from it.
 func (a allowedHosts) allows(hostport string) bool {
+	// Most requests name an allowed host exactly as the list writes it: entries are in
+	// their normal form, which normalising leaves as it is, so such a host is allowed
+	// without the parse (and its allocations) below.
+	host, portOK := hostport, true
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+		host, portOK = hostport[:i], validPort(hostport[i+1:])
+	}
+	if portOK && a.exact[host] {
+		return true
+	}
 	name, isIP, ok := hostName(hostport)
 	if !ok {
 		return false

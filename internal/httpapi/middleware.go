@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
 )
 
 // requestState is what the chain keeps of one request, in one allocation: the recorder
@@ -22,6 +24,9 @@ type requestState struct {
 	route  string
 	base   *slog.Logger
 	logger atomic.Pointer[slog.Logger]
+	// principal is who authenticated the request, once authenticated is set (authenticate.go).
+	principal     ciphemic.Principal
+	authenticated bool
 }
 
 type requestStateKey struct{}
@@ -174,7 +179,9 @@ func withBodyLimit(limit int64, next http.Handler) http.Handler {
 			writeError(w, r, errBodyTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Body != http.NoBody { // a GET's: nothing to read, nothing to bound
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
