@@ -40,6 +40,9 @@ func TestBadSettings(t *testing.T) {
 		{"short secret", nil, []string{"--signing-key-file", writeFile(t, "short")}, "--signing-key-file"},
 		{"missing key file", nil, []string{"--signing-key-file", "/nonexistent/key"}, "--signing-key-file"},
 		{"unknown flag", nil, []string{"--nope"}, "nope"},
+		{"user cache", nil, []string{"--user-cache-size", "-1"}, "--user-cache-size"},
+		{"token cache env", map[string]string{"CIPHEMIC_TOKEN_CACHE_SIZE": "-5"}, nil, "--token-cache-size"},
+		{"revocation view", nil, []string{"--revocation-view-max", "0"}, "--revocation-view-max"},
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 
 // openStore opens and migrates the store the settings name. The database URL may hold a
 // password, so errors name the kind of store, never the URL.
-func openStore(ctx context.Context, s storeSettings) (*store.DB, error) {
+func openStore(ctx context.Context, s storeSettings, opts ...store.Option) (*store.DB, error) {
 	kind, target, err := s.kind()
 	if err != nil {
 		return nil, err
@@ -24,9 +24,9 @@ func openStore(ctx context.Context, s storeSettings) (*store.DB, error) {
 	var db *store.DB
 	switch kind {
 	case "postgres":
-		db, err = postgres.Open(ctx, target)
+		db, err = postgres.Open(ctx, target, opts...)
 	default:
-		db, err = sqlite.Open(target)
+		db, err = sqlite.Open(target, opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s store: %w", kind, err)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type serveSettings struct {
 	throttle     throttleSettings
 	audit        auditSettings
 	cookie       cookieSettings
+	caches       cacheSettings
 	hosts        hostSettings
 	addr         string
 	tlsCertFile  string
@@ -52,6 +54,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.throttle.register(fs)
 	s.audit.register(fs)
 	s.cookie.register(fs)
+	s.caches.register(fs)
 	s.hosts.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
@@ -73,6 +76,9 @@ func (s *serveSettings) validate() error {
 		return err
 	}
 	if err := s.audit.validate(); err != nil {
+		return err
+	}
+	if err := s.caches.validate(); err != nil {
 		return err
 	}
 	if _, _, err := s.store.kind(); err != nil {
@@ -133,7 +139,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	logOut := newLogWriter(e.stderr)
 	defer logOut.Close()
 	log := newLogger(s.logFormat, logOut)
-	db, err := openStore(ctx, s.store)
+	db, err := openStore(ctx, s.store, store.WithUserCache(s.caches.userCache))
 	if err != nil {
 		return err
 	}
@@ -142,14 +148,19 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if err := ensureAdmin(ctx, db, hasher, e); err != nil {
 		return err
 	}
+	// The hasher's dummy hash (and the admin's) left tens of MiB of argon2 memory behind:
+	// hand it back now rather than carry it as resident memory while serving.
+	debug.FreeOSMemory()
 	tokens, err := token.NewService(keys, token.Config{
 		AccessLifetime: s.tokens.accessLifetime, RefreshLifetime: s.tokens.refreshLifetime,
 		Issuer: s.tokens.issuer, Audience: s.tokens.audience, Leeway: s.tokens.leeway,
+		VerifiedCacheSize: s.caches.tokenCacheSize(),
 	})
 	if err != nil {
 		return invalid("signing-key-file", "%v", err)
 	}
 	view := token.NewRevocationView(time.Now)
+	view.SetMax(s.caches.revocationView)
 	if err := view.Sync(ctx, db); err != nil {
 		return fmt.Errorf("load revocations: %w", err)
 	}

@@ -63,11 +63,15 @@ func (a authenticator) principal(r *http.Request) (ciphemic.Principal, error) {
 	}, nil
 }
 
-// checkFresh fails closed (503) when the revocation view is older than maxAge: past it
-// a revoked token could pass unnoticed.
+// checkFresh fails closed (503) when the revocation view is older than maxAge, or had
+// to leave revocations out for want of room: either way a revoked token could pass
+// unnoticed.
 func (a authenticator) checkFresh() error {
 	if a.maxAge > 0 && a.now().Sub(a.view.LastSync()) > a.maxAge {
 		return ciphemic.Errorf(ciphemic.CodeUnavailable, "revocation view is stale")
+	}
+	if a.view.Full() {
+		return ciphemic.Errorf(ciphemic.CodeUnavailable, "revocation view is full")
 	}
 	return nil
 }

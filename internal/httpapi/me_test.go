@@ -256,3 +256,17 @@ func TestRevocationViewStaleFailsClosed(t *testing.T) {
 }
 
 var _ = token.TypeAccess
+
+// TestRevocationViewFullFailsClosed: a view that had to leave a revocation out cannot
+// vouch for any access token, so protected routes and verify answer 503 until it fits.
+func TestRevocationViewFullFailsClosed(t *testing.T) {
+	in := newInstance(t, options{})
+	in.mustCreateUser(t, "testuser", "password", ciphemic.RoleStudent)
+	access, _ := in.login(t, "testuser", "password")
+	in.view.SetMax(1)
+	exp := in.clock.Now().Add(time.Minute)
+	in.view.Apply(ciphemic.Revocation{JTI: "one", UserID: 99, ExpiresAt: exp}, ciphemic.Revocation{JTI: "two", UserID: 99, ExpiresAt: exp})
+	const unavailable = `{"detail":"Service temporarily unavailable, try again later."}`
+	wantStatusBody(t, in.get(t, "/api/me/", access), 503, unavailable)
+	wantStatusBody(t, in.postJSON(t, "/api/token/verify/", map[string]string{"token": access}), 503, unavailable)
+}

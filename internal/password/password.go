@@ -81,11 +81,12 @@ type Hasher struct {
 	slots chan struct{}
 }
 
-// maxConcurrentHashes is how many argon2 computations may run at once: a few per CPU keeps
-// every core busy while bounding memory (with the default parameters, at most
-// 4 × GOMAXPROCS × 19 MiB).
+// maxConcurrentHashes is how many argon2 computations may run at once: one per CPU keeps
+// every core busy (an argon2id computation with one lane is one thread's work) while
+// bounding memory (with the default parameters, at most GOMAXPROCS × 19 MiB). More would
+// add memory, not throughput.
 func maxConcurrentHashes() int {
-	return 4 * runtime.GOMAXPROCS(0)
+	return runtime.GOMAXPROCS(0)
 }
 
 // derive runs the argon2 computation of a within the bound on concurrent computations.

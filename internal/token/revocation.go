@@ -26,12 +26,17 @@ type RevocationSource interface {
 // use.
 type RevocationView struct {
 	now func() time.Time
+	// max bounds the entries held (SetMax); 0 means DefaultRevocationViewMax.
+	max int
 
 	mu       sync.RWMutex
 	jtis     map[string]time.Time     // revoked access-token jti → when it expires anyway
 	families map[string]time.Time     // revoked session (sid) → when its tokens have all expired
 	users    map[int64]userRevocation // user → tokens issued at or before validAfter are revoked
 	last     time.Time                // start of the last successful Sync
+	// full is set while Apply had to leave out revocations for want of room: the view
+	// then cannot answer Revoked truthfully, and Full tells callers to fail closed.
+	full bool
 
 	syncMu sync.Mutex // one Sync at a time, so that last only moves forward
 }
@@ -39,6 +44,48 @@ type RevocationView struct {
 type userRevocation struct {
 	validAfter time.Time // truncated to the millisecond
 	expiresAt  time.Time
+}
+
+// DefaultRevocationViewMax is how many revoked tokens, sessions and users a view holds at
+// most unless SetMax says otherwise: at about 150 bytes each, 30 MiB. Entries leave when
+// the tokens they stop expire (five minutes for an access token), so reaching it takes
+// far more logouts than any real traffic makes.
+const DefaultRevocationViewMax = 200_000
+
+// SetMax sets how many entries the view holds at most (0: DefaultRevocationViewMax).
+// It is meant to be called before the view is shared.
+func (v *RevocationView) SetMax(n int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.max = n
+}
+
+// Full reports whether revocations were left out for want of room since the entries
+// last fitted: a view that is full cannot tell a revoked token from a live one, so
+// protected routes must fail closed.
+func (v *RevocationView) Full() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.full
+}
+
+// size is the number of entries held; v.mu must be held.
+func (v *RevocationView) size() int {
+	return len(v.jtis) + len(v.families) + len(v.users)
+}
+
+// room reports whether one more entry fits; v.mu must be held. When it does not, the
+// view is marked full rather than dropping a revocation.
+func (v *RevocationView) room() bool {
+	limit := v.max
+	if limit <= 0 {
+		limit = DefaultRevocationViewMax
+	}
+	if v.size() < limit {
+		return true
+	}
+	v.full = true
+	return false
 }
 
 // NewRevocationView returns an empty view using now as its clock (nil: time.Now).
@@ -54,22 +101,40 @@ func NewRevocationView(now func() time.Time) *RevocationView {
 // Apply records revocations. It is idempotent, so re-applying an entry is harmless; a user's
 // ValidAfter only ever moves forward. Entries whose ExpiresAt has passed are ignored.
 func (v *RevocationView) Apply(revs ...ciphemic.Revocation) {
-	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.apply(revs)
+}
+
+// apply is Apply with v.mu held; it reports whether any revocation was left out for want
+// of room (the view is then marked full).
+func (v *RevocationView) apply(revs []ciphemic.Revocation) (dropped bool) {
+	now := v.now()
 	for _, r := range revs {
 		if !r.ExpiresAt.After(now) {
 			continue
 		}
 		if r.JTI != "" {
-			v.jtis[r.JTI] = later(v.jtis[r.JTI], r.ExpiresAt)
+			if _, ok := v.jtis[r.JTI]; ok || v.room() {
+				v.jtis[r.JTI] = later(v.jtis[r.JTI], r.ExpiresAt)
+			} else {
+				dropped = true
+			}
 			continue
 		}
 		if r.FamilyID != "" {
-			v.families[r.FamilyID] = later(v.families[r.FamilyID], r.ExpiresAt)
+			if _, ok := v.families[r.FamilyID]; ok || v.room() {
+				v.families[r.FamilyID] = later(v.families[r.FamilyID], r.ExpiresAt)
+			} else {
+				dropped = true
+			}
 			continue
 		}
 		if r.UserID <= 0 {
+			continue
+		}
+		if _, ok := v.users[r.UserID]; !ok && !v.room() {
+			dropped = true
 			continue
 		}
 		u := v.users[r.UserID]
@@ -77,6 +142,7 @@ func (v *RevocationView) Apply(revs ...ciphemic.Revocation) {
 		u.expiresAt = later(u.expiresAt, r.ExpiresAt)
 		v.users[r.UserID] = u
 	}
+	return dropped
 }
 
 func later(a, b time.Time) time.Time {
@@ -111,17 +177,21 @@ func (v *RevocationView) Sync(ctx context.Context, src RevocationSource) error {
 	defer v.syncMu.Unlock()
 	start := v.now()
 	var since time.Time
-	if last := v.LastSync(); !last.IsZero() {
+	// A full view may have left revocations out, which no later poll re-reads: it reads
+	// everything again, until all of it fits.
+	if last := v.LastSync(); !last.IsZero() && !v.Full() {
 		since = last.Add(-syncOverlap)
 	}
 	revs, err := src.RevocationsSince(ctx, since)
 	if err != nil {
 		return fmt.Errorf("sync revocations: %w", err)
 	}
-	v.Apply(revs...)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.forget(start)
+	if dropped := v.apply(revs); since.IsZero() && !dropped {
+		v.full = false
+	}
 	v.last = start
 	return nil
 }
