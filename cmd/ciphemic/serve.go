@@ -186,6 +186,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 		CORSAllowedOrigins:     s.cors,
 		RefreshCookie:          s.cookie.config(),
 		Logger:                 log,
+		AccessLog:              logOut,
+		LogFormat:              s.logFormat,
 	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher})
 	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, handler, log, e)
 }

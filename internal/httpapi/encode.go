@@ -21,6 +21,11 @@ func encode(w http.ResponseWriter, r *http.Request, status int, v any) {
 		loggerFrom(r.Context()).Error("encode response", "error", err.Error())
 		status, body = http.StatusInternalServerError, []byte(`{"detail":"A server error occurred."}`)
 	}
+	writeJSON(w, r, status, body)
+}
+
+// writeJSON writes body, JSON already encoded, with status.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType // shared and never appended to, as in withSecurityHeaders
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}

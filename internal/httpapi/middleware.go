@@ -91,7 +91,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // logged: never headers, query strings or bodies, where tokens and passwords travel. It
 // runs on every request, so it allocates only its requestState and the id: the logger
 // writes through a buffer (cmd/ciphemic's logWriter), not a system call per line.
-func withRequestLog(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
+func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		st := &requestState{statusRecorder: statusRecorder{ResponseWriter: w}, id: newRequestID(),
@@ -102,6 +102,11 @@ func withRequestLog(log *slog.Logger, m *metrics, next http.Handler) http.Handle
 		elapsed := time.Since(start)
 		if m != nil {
 			m.observe(st.route, r.Method, st.status, elapsed)
+		}
+		if access != nil {
+			access.write(accessEntry{at: time.Now(), requestID: st.id, method: r.Method, route: st.route,
+				path: r.URL.Path, remote: r.RemoteAddr, status: st.status, bytes: st.bytes, elapsed: elapsed})
+			return
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", st.id),

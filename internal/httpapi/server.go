@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -56,8 +57,14 @@ type Config struct {
 	RefreshCookie RefreshCookie
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Logger receives the access log and internal errors; nil means slog.Default().
+	// Logger receives internal errors and audit events, and the access log unless
+	// AccessLog is set; nil means slog.Default().
 	Logger *slog.Logger
+	// AccessLog, when set, receives the access log directly, one line per request in
+	// LogFormat ("json" or "text"), exactly as Logger's handler of that format would
+	// write it but composed by hand (accesslog.go). Give it the writer under Logger.
+	AccessLog io.Writer
+	LogFormat string
 }
 
 // userStore is what the auth and account handlers need of users.
@@ -136,6 +143,10 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	h = withAllowedHosts(newAllowedHosts(cfg.AllowedHosts), trustedProxies(cfg.TrustedProxies), h)
 	h = withSecurityHeaders(cfg.HSTS, h)
 	h = withRecover(h)
-	h = withRequestLog(cfg.Logger, m, h)
+	var access *accessLog
+	if cfg.AccessLog != nil {
+		access = newAccessLog(cfg.AccessLog, cfg.LogFormat)
+	}
+	h = withRequestLog(cfg.Logger, access, m, h)
 	return h
 }
