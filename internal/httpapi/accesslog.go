@@ -23,11 +23,11 @@ type accessLog struct {
 
 // accessEntry is what one line says.
 type accessEntry struct {
-	at                                time.Time
-	requestID, method, route, path    string
-	remote                            string
-	status, bytes                     int
-	elapsed                           time.Duration
+	at                             time.Time
+	requestID, method, route, path string
+	remote                         string
+	status, bytes                  int
+	elapsed                        time.Duration
 }
 
 func newAccessLog(w io.Writer, format string) *accessLog {
