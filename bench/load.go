@@ -22,6 +22,15 @@ type worker interface {
 	answer(status int, body []byte) bool
 }
 
+// resumer is a worker with state the server changes: a request cut off by the end of a
+// round may have been served without the worker learning its answer (a refresh chain's
+// rotated token), so it is told, and gets ready again before the next round, outside the
+// measurement.
+type resumer interface {
+	cutOff()
+	resume(ctx context.Context) error
+}
+
 // result is one load round against one server.
 type result struct {
 	ok, errs int
@@ -109,6 +118,9 @@ func (c *client) drive(ctx context.Context, w worker) result {
 		resp, err := c.roundTrip(ctx, req)
 		t1 := time.Now()
 		if !t1.Before(c.end) || ctx.Err() != nil {
+			if r, ok := w.(resumer); ok {
+				r.cutOff()
+			}
 			break // cut off by the end of the round: neither an answer nor an error
 		}
 		if err != nil {

@@ -218,6 +218,18 @@ func (b *bench) rssRound(ctx context.Context, c *config, in *instance, pairs []t
 	return err
 }
 
+// resumeAll readies the workers that a round's end cut off (resumer).
+func resumeAll(ctx context.Context, ws []worker) error {
+	for _, w := range ws {
+		if r, ok := w.(resumer); ok {
+			if err := r.resume(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // measure runs sc on every server for -rounds rounds, alternating the servers within a
 // round so that a change in the machine's load hits them alike, and keeps each server's
 // best round. The workers are made once, so refresh chains and course codes carry on
@@ -233,6 +245,9 @@ func (b *bench) measure(ctx context.Context, c *config, sc scenario, label strin
 	best := make([]result, len(servers))
 	for r := range b.o.rounds {
 		for i, s := range servers {
+			if err := resumeAll(ctx, workers[i]); err != nil {
+				return err
+			}
 			fmt.Fprintf(b.progress, "bench: %s: %s on %s, round %d/%d\n", c.title, label, s.name, r+1, b.o.rounds)
 			res := runLoad(ctx, s.addr, workers[i], b.o.duration)
 			if err := ctx.Err(); err != nil {
