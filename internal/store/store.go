@@ -67,6 +67,7 @@ type DB struct {
 	stmts       stmtCache // prepared on the read pool
 	writeStmts  stmtCache // prepared on the write pool, bound to transactions by txStmt
 	users       *userCache
+	rotations   *rotationBatcher // nil: each rotation its own transaction
 }
 
 // Option configures a DB.

@@ -212,39 +212,59 @@ func (db *DB) RotateRefreshTokenAudited(ctx context.Context, oldJTI string, next
 	if next.IssuedAt.IsZero() {
 		next.IssuedAt = now
 	}
-	wantFamily := next.FamilyID
-	next, err := db.prepareToken(next)
+	rot := &rotation{oldJTI: oldJTI, wantFamily: next.FamilyID, blacklist: blacklistOld, now: now, audit: e}
+	var err error
+	rot.next, err = db.prepareToken(next)
 	if err == nil && e.Kind != "" && !e.Kind.Valid() {
 		err = ciphemic.Errorf(ciphemic.CodeInvalid, "kind: %q is not a valid choice.", e.Kind)
 	}
 	if err != nil {
 		return ciphemic.User{}, db.fail("rotate refresh token", err)
 	}
-	var u ciphemic.User
+	if db.rotations != nil {
+		return db.rotations.rotate(ctx, rot)
+	}
 	err = db.update(ctx, "rotate refresh token", func(tx *sql.Tx) error {
-		s, err := db.spendReturningTx(ctx, tx, oldJTI, next.JTI, blacklistOld, now)
-		if err != nil {
-			return err
-		}
-		if u, err = tokenUserQ(ctx, db.txStmt(ctx, tx, tokenUserQuery), s); err != nil {
-			return err
-		}
-		if (next.UserID != 0 && next.UserID != s.userID) || (wantFamily != "" && wantFamily != s.familyID) {
-			return ciphemic.ErrTokenUnknown
-		}
-		next.UserID, next.FamilyID = s.userID, s.familyID
-		if err := db.insertTokenTx(ctx, tx, next); err != nil {
-			return err
-		}
-		if e.Kind == "" {
-			return nil
-		}
-		return db.recordAuditTx(ctx, tx, e)
+		return db.rotateTx(ctx, tx, rot)
 	})
 	if err != nil {
 		return ciphemic.User{}, err
 	}
-	return u, nil
+	return rot.user, nil
+}
+
+// rotation is one RotateRefreshTokenAudited call: what it asks, and the user it got.
+type rotation struct {
+	oldJTI     string
+	next       ciphemic.RefreshToken
+	wantFamily string
+	blacklist  bool
+	now        time.Time
+	audit      ciphemic.AuditEvent
+	user       ciphemic.User
+}
+
+// rotateTx runs rot in tx and sets rot.user.
+func (db *DB) rotateTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
+	s, err := db.spendReturningTx(ctx, tx, rot.oldJTI, rot.next.JTI, rot.blacklist, rot.now)
+	if err != nil {
+		return err
+	}
+	if rot.user, err = tokenUserQ(ctx, db.txStmt(ctx, tx, tokenUserQuery), s); err != nil {
+		return err
+	}
+	next := rot.next
+	if (next.UserID != 0 && next.UserID != s.userID) || (rot.wantFamily != "" && rot.wantFamily != s.familyID) {
+		return ciphemic.ErrTokenUnknown
+	}
+	next.UserID, next.FamilyID = s.userID, s.familyID
+	if err := db.insertTokenTx(ctx, tx, next); err != nil {
+		return err
+	}
+	if rot.audit.Kind == "" {
+		return nil
+	}
+	return db.recordAuditTx(ctx, tx, rot.audit)
 }
 
 // spendReturningTx is spendTx for a rotation, which also needs the spent token's record:

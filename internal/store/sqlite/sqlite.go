@@ -59,6 +59,8 @@ func Open(path string, opts ...store.Option) (*store.DB, error) {
 		_ = write.Close() // the read pool's error is the one to report
 		return nil, err
 	}
+	// One writer: rotations share its transactions (store.WithRotationBatching).
+	opts = append([]store.Option{store.WithRotationBatching()}, opts...)
 	return store.New(read, write, dialect(), opts...), nil
 }
 

@@ -98,3 +98,73 @@ func testConcurrentWrites(t *testing.T, db *store.DB) {
 		t.Errorf("CountUsers() = %d, %v, want %d", n, err, writers)
 	}
 }
+
+// testRotateMixedConcurrent: many rotations at once, of many tokens — some presented
+// twice, some of an inactive user, some audited — each answer as it would be alone:
+// exactly one winner per token, the loser's answer a spent token, the inactive user's
+// refused with nothing spent, every winner's successor and audit event stored. (SQLite
+// commits concurrent rotations several to a transaction, each in its own savepoint.)
+func testRotateMixedConcurrent(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	alice := mustUser(t, db, "alice")
+	idle := mustUser(t, db, "idle")
+	const tokens = 12
+	for i := range tokens {
+		mustToken(t, db, alice.ID, jti("mix", i))
+	}
+	mustToken(t, db, idle.ID, jti("idle", 0))
+	idle.IsActive = false
+	if _, err := db.UpdateUser(ctx, idle, time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		old, next string
+		err       error
+	}
+	var calls []*call
+	for i := range tokens {
+		calls = append(calls, &call{old: jti("mix", i), next: jti("mix-a", i)}, &call{old: jti("mix", i), next: jti("mix-b", i)})
+	}
+	calls = append(calls, &call{old: jti("idle", 0), next: jti("idle-next", 0)})
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Go(func() {
+			<-start
+			e := ciphemic.AuditEvent{Kind: ciphemic.AuditTokenRefresh, UserID: alice.ID, ActorID: alice.ID, Detail: c.next}
+			_, c.err = db.RotateRefreshTokenAudited(ctx, c.old, ciphemic.RefreshToken{JTI: c.next, ExpiresAt: t0.Add(time.Hour)}, true, t0, e)
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := map[string]string{}
+	for _, c := range calls[:2*tokens] {
+		switch {
+		case c.err == nil && won[c.old] != "":
+			t.Errorf("%s rotated twice: to %s and %s", c.old, won[c.old], c.next)
+		case c.err == nil:
+			won[c.old] = c.next
+		case !errors.Is(c.err, ciphemic.ErrTokenBlacklisted):
+			t.Errorf("rotation of %s = %v, want nil or ErrTokenBlacklisted", c.old, c.err)
+		}
+	}
+	events, _, err := db.ListAuditEvents(ctx, ciphemic.AuditFilter{Kind: ciphemic.AuditTokenRefresh}, ciphemic.ListQuery{})
+	if err != nil || len(events) != tokens {
+		t.Errorf("refresh audit events = %d, %v; want one per winner, %d", len(events), err, tokens)
+	}
+	for old, next := range won {
+		if got := mustRefreshToken(t, db, old); got.ReplacedBy != next {
+			t.Errorf("%s replaced by %q, want the winner %q", old, got.ReplacedBy, next)
+		}
+		mustRefreshToken(t, db, next)
+	}
+	if len(won) != tokens {
+		t.Errorf("%d of %d tokens rotated, want each once", len(won), tokens)
+	}
+	if idleCall := calls[len(calls)-1]; !errors.Is(idleCall.err, ciphemic.ErrUserInactive) {
+		t.Errorf("rotation of an inactive user's token = %v, want ErrUserInactive", idleCall.err)
+	}
+	if got := mustRefreshToken(t, db, jti("idle", 0)); !got.BlacklistedAt.IsZero() || got.ReplacedBy != "" {
+		t.Errorf("the refused rotation left %+v, want the token unspent", got)
+	}
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"RotateErrors", testRotateErrors},
 		{"RotateUserChecksRollBack", testRotateUserChecksRollBack},
 		{"RotateRace", testRotateRace},
+		{"RotateMixedConcurrent", testRotateMixedConcurrent},
 		{"BlacklistRefreshToken", testBlacklistRefreshToken},
 		{"RevokeAccessToken", testRevokeAccessToken},
 		{"RevokeUser", testRevokeUser},
