@@ -3,10 +3,12 @@ package httpapi
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 )
@@ -107,5 +109,46 @@ func BenchmarkHandlerRefresh(b *testing.B) {
 			b.Fatal(err)
 		}
 		refresh = pair.Refresh
+	}
+}
+
+// BenchmarkAuthOverhead is goal 2 of docs/PERFORMANCE.md: authentication itself (header
+// parse, signature or cache, claims, revocation check, principal) measured as a
+// protected handler that writes fixed bytes against the same handler unprotected, in
+// process and over loopback HTTP.
+func BenchmarkAuthOverhead(b *testing.B) {
+	in := newInstance(b, options{})
+	in.mustCreateUser(b, "testuser", "password", ciphemic.RoleStudent)
+	access, _ := in.login(b, "testuser", "password")
+	body := []byte(`{"ok":true}`)
+	fixed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+	authn := authenticator{tokens: in.tokens, view: in.view, now: in.clock.Now, maxAge: 10 * time.Second}
+	// Both go through the chain every request does, access log included, so that the
+	// difference is authentication alone and the unprotected one is "a bare request".
+	cfg := Config{Now: in.clock.Now, MaxBodyBytes: 1 << 20, Logger: slog.New(slog.DiscardHandler), AccessLog: io.Discard, LogFormat: "json"}
+	m := newMetrics(in.view, in.clock.Now)
+	protected := withMiddleware(cfg, m, authn.require(fixed))
+	unprotected := withMiddleware(cfg, m, fixed)
+	inProcess := func(b *testing.B, h http.Handler) {
+		req := httptest.NewRequest(http.MethodGet, "http://localhost/x", nil)
+		req.Header.Set("Authorization", "Bearer "+access)
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+	}
+	b.Run("in-process/unprotected", func(b *testing.B) { inProcess(b, unprotected) })
+	b.Run("in-process/protected", func(b *testing.B) { inProcess(b, protected) })
+	for name, h := range map[string]http.Handler{"unprotected": unprotected, "protected": protected} {
+		srv := httptest.NewServer(h)
+		b.Run("loopback/"+name, func(b *testing.B) { benchGet(b, srv.Client(), srv.URL+"/x", access) })
+		srv.Close()
 	}
 }

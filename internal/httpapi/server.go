@@ -136,7 +136,11 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 	mux := http.NewServeMux()
 	m := newMetrics(deps.Revocations, cfg.Now)
 	addRoutes(mux, cfg, deps, m)
-	var h http.Handler = mux
+	return withMiddleware(cfg, m, mux)
+}
+
+// withMiddleware wraps h in the chain every request goes through (NewServer).
+func withMiddleware(cfg Config, m *metrics, h http.Handler) http.Handler {
 	h = withBodyLimit(cfg.MaxBodyBytes, h)
 	h = withCORS(cfg.CORSAllowedOrigins, h)
 	h = withCookieCORS(cfg.RefreshCookie, h)
