@@ -142,7 +142,7 @@ func TestWalkthrough(t *testing.T) {
 	if s.adminPW == "" {
 		t.Fatal("serve on an empty store printed no admin password")
 	}
-	if strings.Contains(s.stderr.String(), s.adminPW) {
+	if strings.Contains(s.logText(), s.adminPW) {
 		t.Error("the admin password reached the log")
 	}
 	status, pair := s.post(t, "/api/token/", `{"username":"admin","password":"`+s.adminPW+`"}`, "")
@@ -168,7 +168,7 @@ func TestWalkthrough(t *testing.T) {
 		t.Errorf("refresh after logout = %d, want 401", status)
 	}
 	for _, secret := range []string{access, refresh, s.adminPW} {
-		if strings.Contains(s.stderr.String(), secret) {
+		if strings.Contains(s.logText(), secret) {
 			t.Errorf("a secret reached the log")
 		}
 	}

@@ -106,7 +106,7 @@ func TestImportUsersLogin(t *testing.T) {
 		}
 	}
 	for _, u := range djangoUsers {
-		if u.password != "" && strings.Contains(s.stderr.String(), u.password) {
+		if u.password != "" && strings.Contains(s.logText(), u.password) {
 			t.Errorf("the password of %q reached the log", u.username)
 		}
 	}
