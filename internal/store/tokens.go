@@ -299,22 +299,6 @@ type zeroRows struct{}
 func (zeroRows) LastInsertId() (int64, error) { return 0, errors.New("no insert") }
 func (zeroRows) RowsAffected() (int64, error) { return 0, nil }
 
-// spendTx marks oldJTI as replaced by nextJTI, and blacklisted when blacklist is set, in
-// one conditional UPDATE: the row count, not a prior read, decides whether this caller
-// won, which keeps concurrent rotations of one token exactly-once.
-func spendTx(ctx context.Context, tx *sql.Tx, oldJTI, nextJTI string, blacklist bool, now time.Time) error {
-	q := `UPDATE refresh_tokens SET replaced_by = $1
-		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3`
-	if blacklist {
-		q = `UPDATE refresh_tokens SET replaced_by = $1, blacklisted_at = $3
-			WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3`
-	}
-	res, err := tx.ExecContext(ctx, q, nextJTI, oldJTI, micros(now))
-	if err != nil {
-		return err
-	}
-	return classifyUnspent(ctx, tx, res, oldJTI, now)
-}
 
 // classifyUnspent returns nil when res touched a row and otherwise why the token jti
 // could not be spent.
