@@ -267,8 +267,10 @@ func (db *DB) rotateTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
 	return db.recordAuditTx(ctx, tx, rot.audit)
 }
 
-// spendReturningTx is spendTx for a rotation, which also needs the spent token's record:
-// the conditional UPDATE returns it, sparing a read.
+// spendReturningTx marks oldJTI as replaced by nextJTI, and blacklisted when blacklist is
+// set, in one conditional UPDATE: the row it returns, not a prior read, decides whether
+// this caller won, which keeps concurrent rotations of one token exactly-once; and it
+// returns the spent token's record, sparing a read.
 func (db *DB) spendReturningTx(ctx context.Context, tx *sql.Tx, oldJTI, nextJTI string, blacklist bool, now time.Time) (tokenState, error) {
 	q := rotateQuery
 	if blacklist {
@@ -283,7 +285,7 @@ func (db *DB) spendReturningTx(ctx context.Context, tx *sql.Tx, oldJTI, nextJTI 
 	return s, classifyUnspent(ctx, tx, zeroRows{}, oldJTI, now)
 }
 
-// rotateQuery and rotateBlacklistQuery are spendTx's UPDATEs returning the spent row.
+// rotateQuery and rotateBlacklistQuery are spendReturningTx's UPDATEs.
 const (
 	rotateQuery = `UPDATE refresh_tokens SET replaced_by = $1
 		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3
