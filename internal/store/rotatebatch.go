@@ -9,6 +9,13 @@ import (
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 )
 
+// The savepoint of each rotation in a batch.
+const (
+	savepointQuery           = "SAVEPOINT rotation"
+	rollbackToSavepointQuery = "ROLLBACK TO rotation"
+	releaseSavepointQuery    = "RELEASE rotation"
+)
+
 // maxRotationBatch bounds how many rotations share one transaction.
 const maxRotationBatch = 64
 
@@ -90,6 +97,16 @@ func (b *rotationBatcher) commit(batch []*queuedRotation) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), rotationBatchTimeout)
 	defer cancel()
+	if len(batch) == 1 { // alone: its own transaction is its savepoint
+		q := batch[0]
+		q.err = b.db.update(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+			if err := q.ctx.Err(); err != nil {
+				return err
+			}
+			return b.db.rotateTx(ctx, tx, q.rot)
+		})
+		return
+	}
 	err := b.db.update(ctx, "rotate refresh token", func(tx *sql.Tx) error {
 		for _, q := range batch {
 			if err := b.rotateInSavepoint(ctx, tx, q); err != nil {
@@ -114,15 +131,15 @@ func (b *rotationBatcher) rotateInSavepoint(ctx context.Context, tx *sql.Tx, q *
 		q.err = b.db.fail("rotate refresh token", err)
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT rotation"); err != nil {
+	if _, err := b.db.txStmt(ctx, tx, savepointQuery).ExecContext(ctx); err != nil {
 		return err
 	}
 	if err := b.db.rotateTx(ctx, tx, q.rot); err != nil {
 		q.err = b.db.fail("rotate refresh token", err)
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO rotation"); err != nil {
+		if _, err := b.db.txStmt(ctx, tx, rollbackToSavepointQuery).ExecContext(ctx); err != nil {
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, "RELEASE rotation")
+	_, err := b.db.txStmt(ctx, tx, releaseSavepointQuery).ExecContext(ctx)
 	return err
 }
