@@ -96,7 +96,7 @@ func BenchmarkHandlerRefresh(b *testing.B) {
 	h := in.srv.Config.Handler
 	b.ReportAllocs()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/api/token/refresh/",
+		req := httptest.NewRequest(http.MethodPost, "http://localhost/api/token/refresh/",
 			strings.NewReader(`{"refresh":"`+refresh+`"}`))
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
