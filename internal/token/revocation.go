@@ -37,8 +37,8 @@ type RevocationView struct {
 	// full is set while Apply had to leave out revocations for want of room: the view
 	// then cannot answer Revoked truthfully, and Full tells callers to fail closed.
 	full bool
-	// observe, when set, is told how long each revocation new to the view took to reach
-	// it (SetObserver).
+	// observe, when set, is told how long each revocation a Sync brought took to reach
+	// the view (SetObserver).
 	observe func(delay time.Duration)
 
 	syncMu sync.Mutex // one Sync at a time, so that last only moves forward
@@ -73,9 +73,10 @@ func (v *RevocationView) Full() bool {
 }
 
 // SetObserver makes the view call observe, with v's lock held, once for every revocation
-// it learns of (not for re-reads of one it holds), with how long after the revocation's
-// CreatedAt it learned of it: the propagation delay an operator watches. observe must be
-// quick and must not call back into the view. nil stops observing.
+// a Sync brings that the view did not hold (not for re-reads, nor for what Apply already
+// told it: this instance's own revocations arrive at once), with how long after the
+// revocation's CreatedAt it arrived: the propagation delay between instances an operator
+// watches. observe must be quick and must not call back into the view. nil stops.
 func (v *RevocationView) SetObserver(observe func(delay time.Duration)) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -123,12 +124,13 @@ func NewRevocationView(now func() time.Time) *RevocationView {
 func (v *RevocationView) Apply(revs ...ciphemic.Revocation) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.apply(revs)
+	v.apply(revs, nil)
 }
 
-// apply is Apply with v.mu held; it reports whether any revocation was left out for want
-// of room (the view is then marked full).
-func (v *RevocationView) apply(revs []ciphemic.Revocation) (dropped bool) {
+// apply is Apply with v.mu held, telling observe (if not nil) how late each new revocation
+// arrived; it reports whether any revocation was left out for want of room (the view is
+// then marked full).
+func (v *RevocationView) apply(revs []ciphemic.Revocation, observe func(time.Duration)) (dropped bool) {
 	now := v.now()
 	for _, r := range revs {
 		if !r.ExpiresAt.After(now) {
@@ -138,8 +140,8 @@ func (v *RevocationView) apply(revs []ciphemic.Revocation) (dropped bool) {
 		if !ok {
 			dropped = true
 		}
-		if added && v.observe != nil && !r.CreatedAt.IsZero() {
-			v.observe(now.Sub(r.CreatedAt))
+		if added && observe != nil && !r.CreatedAt.IsZero() {
+			observe(now.Sub(r.CreatedAt))
 		}
 	}
 	return dropped
@@ -223,7 +225,7 @@ func (v *RevocationView) Sync(ctx context.Context, src RevocationSource) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.forget(start)
-	if dropped := v.apply(revs); since.IsZero() && !dropped {
+	if dropped := v.apply(revs, v.observe); since.IsZero() && !dropped {
 		v.full = false
 	}
 	v.last = start
