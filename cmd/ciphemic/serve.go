@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/httpapi"
 	"github.com/ciphemic/ciphemic/internal/password"
@@ -32,6 +34,7 @@ type serveSettings struct {
 	cookie       cookieSettings
 	caches       cacheSettings
 	hosts        hostSettings
+	admin        adminSettings
 	addr         string
 	tlsCertFile  string
 	tlsKeyFile   string
@@ -56,6 +59,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.cookie.register(fs)
 	s.caches.register(fs)
 	s.hosts.register(fs)
+	s.admin.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -94,6 +98,9 @@ func (s *serveSettings) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(s.addr); err != nil {
 		return invalid("addr", "%v", err)
+	}
+	if err := s.admin.validate(s.addr); err != nil {
+		return err
 	}
 	proxies, err := httpapi.ParseTrustedProxies(s.trustedProxies)
 	if err != nil {
@@ -172,7 +179,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	log.Info("allowed hosts", "hosts", strings.Join(allowedHosts, ","), "public_url", s.hosts.public)
 	startKeyReload(ctx, newKeyReloader(keyFile, s.tokens.algorithm, retirement, tokens, log), s.keyReloadInterval)
 
-	handler := httpapi.NewServer(httpapi.Config{
+	handlers := httpapi.New(httpapi.Config{
 		RotateRefreshTokens:    s.tokens.rotateRefreshTokens,
 		BlacklistAfterRotation: s.tokens.blacklistAfterRotation,
 		RefreshReuseGrace:      s.tokens.refreshReuseGrace,
@@ -188,8 +195,21 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Logger:                 log,
 		AccessLog:              logOut,
 		LogFormat:              s.logFormat,
-	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher})
-	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, handler, log, e)
+		PrivateMetrics:         !s.admin.publicMetrics,
+		Build:                  buildInfo(),
+	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher,
+		Metrics: []prometheus.Collector{newDBStatsCollector(db.Stats)}})
+	if s.admin.addr != "" {
+		stopOps, err := startOps(s.admin.addr, handlers.Ops, log, e)
+		if err != nil {
+			return err
+		}
+		defer stopOps()
+		if s.admin.exposed() {
+			log.Warn("--admin-addr is not a loopback address: /metrics and /debug/pprof/ are served there without authentication", "admin_addr", s.admin.addr)
+		}
+	}
+	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, handlers.API, log, e)
 }
 
 // listenAndServe serves until ctx is cancelled (SIGINT/SIGTERM), then drains in-flight

@@ -47,7 +47,7 @@ func (c credentials) check(ctx context.Context, typed, pw string) (ciphemic.User
 		return ciphemic.User{}, "", accountError{userID: user.ID}
 	}
 	if !ok || !user.IsActive {
-		return ciphemic.User{}, "", accountError{userID: user.ID}
+		return ciphemic.User{}, "", accountError{userID: user.ID, inactive: ok}
 	}
 	if !rehash {
 		return user, "", nil
@@ -84,8 +84,12 @@ func loginName(typed string) string {
 }
 
 // accountError is errBadCredentials for an account that exists: the client gets the same
-// answer as for any other failure, while the audit trail can name the targeted account.
-type accountError struct{ userID int64 }
+// answer as for any other failure, while the audit trail can name the targeted account
+// and the metrics count a right password of an inactive account apart.
+type accountError struct {
+	userID   int64
+	inactive bool // the password was right, the account inactive
+}
 
 func (e accountError) Error() string { return errBadCredentials.Error() }
 func (e accountError) Unwrap() error { return errBadCredentials }
@@ -108,6 +112,7 @@ func handleTokenObtain(creds credentials, gate *loginGate, s sessions, accessFir
 			return
 		}
 		user, upgraded, err := gate.check(r, creds, typed, pw)
+		s.events.login(err)
 		if err != nil {
 			// Named as the throttle counts it, so the trail and the counts agree.
 			s.audit.loginFailed(r, loginName(typed), err)

@@ -129,7 +129,7 @@ func BenchmarkAuthOverhead(b *testing.B) {
 	// Both go through the chain every request does, access log included, so that the
 	// difference is authentication alone and the unprotected one is "a bare request".
 	cfg := Config{Now: in.clock.Now, MaxBodyBytes: 1 << 20, Logger: slog.New(slog.DiscardHandler), AccessLog: io.Discard, LogFormat: "json"}
-	m := newMetrics(in.view, in.clock.Now)
+	m := newMetrics(cfg, Deps{Revocations: in.view})
 	protected := withMiddleware(cfg, m, authn.require(fixed))
 	unprotected := withMiddleware(cfg, m, fixed)
 	inProcess := func(b *testing.B, h http.Handler) {

@@ -167,6 +167,7 @@ func changePassword(r *http.Request, users userStore, hasher *password.Hasher, s
 		return tokenPair{}, err
 	}
 	s.view.Apply(ciphemic.Revocation{UserID: user.ID, ValidAfter: at, ExpiresAt: s.revocationUntil(at), CreatedAt: at})
+	s.events.revoked(revokedUser)
 	return s.issuePair(r.Context(), user, at.Add(time.Millisecond))
 }
 

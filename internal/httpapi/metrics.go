@@ -9,8 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/ciphemic/ciphemic/internal/token"
 )
 
 // routeUnmatched labels requests no route took (404s), so that scanners probing random
@@ -36,6 +34,8 @@ type metrics struct {
 	// series caches the children of requests and duration by their labels: looking them
 	// up in the vectors hashes the label values and formats the status on every request.
 	series sync.Map // seriesKey → *seriesPair
+	// events counts what the handlers do (eventmetrics.go).
+	events *events
 }
 
 type seriesKey struct {
@@ -48,7 +48,9 @@ type seriesPair struct {
 	duration prometheus.Observer
 }
 
-func newMetrics(view *token.RevocationView, now func() time.Time) *metrics {
+// newMetrics creates the server's registry and series. It makes deps' revocation view
+// and password hasher report to them, and registers deps.Metrics beside them.
+func newMetrics(cfg Config, deps Deps) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -61,12 +63,23 @@ func newMetrics(view *token.RevocationView, now func() time.Time) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method"}),
 	}
+	view, now := deps.Revocations, cfg.Now
 	revocationAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ciphemic_revocation_view_age_seconds",
 		Help: "Seconds since the revocation view last synced with the store; protected routes fail closed past their bound.",
 	}, func() float64 { return now().Sub(view.LastSync()).Seconds() })
-	m.registry.MustRegister(m.requests, m.duration, revocationAge,
+	revocationEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ciphemic_revocation_view_entries",
+		Help: "Revoked access tokens, sessions and users the revocation view holds; past its bound (--revocation-view-max) protected routes fail closed.",
+	}, func() float64 { return float64(view.Len()) })
+	m.registry.MustRegister(m.requests, m.duration, revocationAge, revocationEntries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(deps.Metrics...)
+	m.events = newEvents(m.registry, cfg.Build)
+	view.SetObserver(m.events.revocationArrived)
+	if deps.Passwords != nil {
+		deps.Passwords.SetObserver(m.events.hashed)
+	}
 	return m
 }
 
@@ -93,8 +106,8 @@ func (m *metrics) observe(route, method string, status int, elapsed time.Duratio
 }
 
 // handleMetrics serves GET /metrics in the Prometheus text format. It holds counts and
-// timings only, never user data; operators who do not want it public block the path at
-// their proxy.
+// timings only, never user data; on the API's own listener only when
+// Config.PrivateMetrics is unset (cmd/ciphemic's --public-metrics).
 func handleMetrics(m *metrics) http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }

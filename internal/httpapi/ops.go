@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/http/pprof" // #nosec G108 -- its init registers on http.DefaultServeMux, which no listener serves; newOpsHandler mounts it on the operations listener only
 	"strconv"
 	"time"
 
@@ -54,4 +55,31 @@ func handleJWKS(tokens *token.Service) http.Handler {
 			_, _ = w.Write(body)
 		}
 	})
+}
+
+// newAuthenticator is the authentication of cfg's protected routes, which /readyz also
+// checks the revocation view's freshness with.
+func newAuthenticator(cfg Config, deps Deps) authenticator {
+	return authenticator{tokens: deps.Tokens, view: deps.Revocations, now: cfg.Now, maxAge: cfg.RevocationMaxAge}
+}
+
+// newOpsHandler is Handlers.Ops: GET /metrics, /healthz, /readyz and net/http/pprof's
+// handlers, registered here explicitly (never on http.DefaultServeMux), and the JSON 404
+// for anything else. It has no host check, CORS or access log: it is for the operator's
+// scrapers and probes on a private address, which poll it every few seconds.
+func newOpsHandler(cfg Config, deps Deps, m *metrics) http.Handler {
+	mux := http.NewServeMux()
+	rt := newRouter(mux)
+	rt.handle("GET", "/metrics", nil, handleMetrics(m))
+	rt.handle("GET", "/healthz", nil, handleHealthz())
+	rt.handle("GET", "/readyz", nil, handleReadyz(deps.Store, newAuthenticator(cfg, deps)))
+	// Index also serves the named profiles (/debug/pprof/heap, goroutine, …).
+	// Any method, as net/http/pprof registers them itself (go tool pprof POSTs to symbol).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	rt.finish()
+	return withRecover(mux)
 }

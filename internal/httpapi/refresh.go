@@ -66,6 +66,7 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 			writeError(w, r, err)
 			return
 		}
+		s.events.refreshed()
 		if stored {
 			s.audit.log(r, event) // the rotation's transaction stored it
 		} else {
@@ -110,6 +111,7 @@ func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOl
 	if err != nil {
 		return refreshBody{}, err
 	}
+	s.events.issued(true)
 	access, err := s.issueAccess(user, sid, now)
 	return refreshBody{Access: access, Refresh: next}, err
 }

@@ -52,6 +52,9 @@ func (s sessions) spentRefresh(r *http.Request, err error, graceAllowed bool) (r
 		body, graceErr := s.graceSuccessor(r.Context(), rt, now)
 		// The successor being unusable only means the window does not apply; a store
 		// failure is answered as one, without revoking anything.
+		if graceErr == nil {
+			s.events.rotationLost()
+		}
 		if graceErr == nil || ciphemic.ErrorCode(graceErr) != ciphemic.CodeUnauthorized {
 			return body, graceErr
 		}
@@ -60,6 +63,7 @@ func (s sessions) spentRefresh(r *http.Request, err error, graceAllowed bool) (r
 		return refreshBody{}, killErr
 	}
 	s.reportReuse(r, rt, now)
+	s.events.reuseDetected()
 	return refreshBody{}, err
 }
 
@@ -109,6 +113,7 @@ func (s sessions) graceSuccessor(ctx context.Context, rt ciphemic.RefreshToken, 
 	if err != nil {
 		return refreshBody{}, fmt.Errorf("resign successor: %w", err)
 	}
+	s.events.issued(true)
 	access, err := s.issueAccess(user, next.FamilyID, now)
 	if err != nil {
 		return refreshBody{}, err

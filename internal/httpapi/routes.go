@@ -8,8 +8,8 @@ import (
 // trailing slash; protected paths authenticate before anything else, as DRF does. It
 // returns the router, whose routes() the schema test holds to openapi.json.
 func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
-	authn := authenticator{tokens: deps.Tokens, view: deps.Revocations, now: cfg.Now, maxAge: cfg.RevocationMaxAge}
-	s := sessions{tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now,
+	authn := newAuthenticator(cfg, deps)
+	s := sessions{events: m.events, tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now,
 		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies)}
 	s.audit = newAuditor(cfg, deps.Store)
 	s.cookies = newRefreshCookies(cfg, deps.Tokens)
@@ -56,7 +56,9 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("GET", "/api/audit/", admin, handleAuditList(deps.Store, links))
 
 	rt.handle("GET", "/healthz", nil, handleHealthz())
-	rt.handle("GET", "/metrics", nil, handleMetrics(m))
+	if !cfg.PrivateMetrics {
+		rt.handle("GET", "/metrics", nil, handleMetrics(m))
+	}
 	rt.handle("GET", "/readyz", nil, handleReadyz(deps.Store, authn))
 	rt.handle("GET", "/api/schema/", nil, handleSchema())
 	rt.handle("GET", "/api/docs/", nil, handleDocs())

@@ -56,7 +56,7 @@ func servedRoutes(t *testing.T) []route {
 	in := newInstance(t, options{})
 	rt := addRoutes(http.NewServeMux(), Config{Now: in.clock.Now},
 		Deps{Store: in.db, School: in.db, Tokens: in.tokens, Revocations: in.view, Passwords: in.hasher},
-		newMetrics(in.view, in.clock.Now))
+		newMetrics(Config{Now: in.clock.Now}, Deps{Revocations: in.view}))
 	return rt.routes()
 }
 

@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/password"
 	"github.com/ciphemic/ciphemic/internal/token"
@@ -55,6 +57,11 @@ type Config struct {
 	// RefreshCookie is the optional browser mode of refresh tokens: an HttpOnly cookie
 	// instead of the body, with CSRF protection (cookies.go); the zero value is off.
 	RefreshCookie RefreshCookie
+	// PrivateMetrics takes GET /metrics off the API: it is then served by Handlers.Ops
+	// alone, on a listener the public cannot reach.
+	PrivateMetrics bool
+	// Build names the running binary in the ciphemic_build_info series.
+	Build BuildInfo
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives internal errors and audit events, and the access log unless
@@ -118,12 +125,28 @@ type Deps struct {
 	Tokens      *token.Service
 	Revocations *token.RevocationView
 	Passwords   *password.Hasher
+	// Metrics are further series for /metrics, such as the store's pool statistics; they
+	// are registered on the server's own registry.
+	Metrics []prometheus.Collector
 }
 
 // NewServer returns the whole API as one handler: request id + access log → recover →
 // security headers → host check → CORS → body limit → routes. The host check comes
 // before CORS, so a refused host gets no CORS grant either.
 func NewServer(cfg Config, deps Deps) http.Handler {
+	return New(cfg, deps).API
+}
+
+// Handlers are the two faces of one server, sharing its metrics.
+type Handlers struct {
+	// API is what NewServer returns.
+	API http.Handler
+	// Ops serves the operations listener: /metrics, /healthz, /readyz and pprof (ops.go).
+	Ops http.Handler
+}
+
+// New returns the API and the operations handler of one server.
+func New(cfg Config, deps Deps) Handlers {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -134,9 +157,9 @@ func NewServer(cfg Config, deps Deps) http.Handler {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	mux := http.NewServeMux()
-	m := newMetrics(deps.Revocations, cfg.Now)
+	m := newMetrics(cfg, deps)
 	addRoutes(mux, cfg, deps, m)
-	return withMiddleware(cfg, m, mux)
+	return Handlers{API: withMiddleware(cfg, m, mux), Ops: newOpsHandler(cfg, deps, m)}
 }
 
 // withMiddleware wraps h in the chain every request goes through (NewServer).

@@ -25,6 +25,9 @@ type sessions struct {
 	audit auditor
 	// cookies is the browser mode of refresh tokens (cookies.go); off when zero.
 	cookies refreshCookies
+	// events counts issued tokens, refreshes and revocations (eventmetrics.go); nil counts
+	// nothing.
+	events *events
 }
 
 // tokenPair is a freshly issued access and refresh token.
@@ -46,6 +49,7 @@ func (s sessions) issuePair(ctx context.Context, user ciphemic.User, at time.Tim
 	if err != nil {
 		return tokenPair{}, fmt.Errorf("record refresh token: %w", err)
 	}
+	s.events.issued(true)
 	access, err := s.issueAccess(user, rc.SessionID, at)
 	return tokenPair{access: access, refresh: refresh}, err
 }
@@ -56,6 +60,7 @@ func (s sessions) issueAccess(user ciphemic.User, sid string, at time.Time) (str
 	if err != nil {
 		return "", fmt.Errorf("issue access token: %w", err)
 	}
+	s.events.issued(false)
 	return access, nil
 }
 
@@ -75,6 +80,7 @@ func (s sessions) revokeUser(ctx context.Context, userID int64, at time.Time) er
 		return fmt.Errorf("revoke user: %w", err)
 	}
 	s.view.Apply(ciphemic.Revocation{UserID: userID, ValidAfter: at, ExpiresAt: until, CreatedAt: at})
+	s.events.revoked(revokedUser)
 	return nil
 }
 
@@ -87,6 +93,7 @@ func (s sessions) revokeFamily(ctx context.Context, familyID string, userID int6
 		return fmt.Errorf("revoke family: %w", err)
 	}
 	s.view.Apply(ciphemic.Revocation{FamilyID: familyID, UserID: userID, ExpiresAt: until, CreatedAt: at})
+	s.events.revoked(revokedSession)
 	return nil
 }
 
@@ -103,5 +110,6 @@ func (s sessions) revokeAccessToken(ctx context.Context, p ciphemic.Principal) e
 		return fmt.Errorf("revoke access token: %w", err)
 	}
 	s.view.Apply(ciphemic.Revocation{JTI: p.TokenID, UserID: p.UserID, ExpiresAt: p.ExpiresAt, CreatedAt: s.now()})
+	s.events.revoked(revokedAccessToken)
 	return nil
 }

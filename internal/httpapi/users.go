@@ -257,6 +257,7 @@ func updateUser(ctx context.Context, users userAdminStore, s sessions, u ciphemi
 // sessions.revokeUser does, so that the user's tokens stop here without waiting for a sync.
 func applyUserRevocation(s sessions, userID int64, at, until time.Time) {
 	s.view.Apply(ciphemic.Revocation{UserID: userID, ValidAfter: at, ExpiresAt: until, CreatedAt: at})
+	s.events.revoked(revokedUser)
 }
 
 // handleUserDelete serves DELETE /api/users/{id}/ (admins): the user, their enrollments

@@ -12,6 +12,8 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // Params are argon2id cost parameters.
@@ -79,6 +81,28 @@ type Hasher struct {
 	// (19 MiB by default) for tens of milliseconds, so a flood of logins from many
 	// addresses would otherwise grow memory without limit; past the bound, logins wait.
 	slots chan struct{}
+	// observe, when set, is told how long each Hash, Verify and VerifyDummy took
+	// (SetObserver).
+	observe atomic.Pointer[func(time.Duration)]
+}
+
+// SetObserver makes h call observe with the duration of every Hash, Verify and
+// VerifyDummy, waiting for a free computation slot included: the cost a login pays, which
+// an operator watches to size the hashing parameters and the CPUs. observe must be quick;
+// nil stops observing.
+func (h *Hasher) SetObserver(observe func(time.Duration)) {
+	if observe == nil {
+		h.observe.Store(nil)
+		return
+	}
+	h.observe.Store(&observe)
+}
+
+// timed tells the observer how long since start the calling method took.
+func (h *Hasher) timed(start time.Time) {
+	if observe := h.observe.Load(); observe != nil {
+		(*observe)(time.Since(start))
+	}
 }
 
 // maxConcurrentHashes is how many argon2 computations may run at once: one per CPU keeps
@@ -137,6 +161,7 @@ func checkParams(p Params, l limits) error {
 // "argon2$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>" with unpadded standard base64, exactly
 // as Django with argon2-cffi writes it. It fails only if the random source does.
 func (h *Hasher) Hash(password string) (string, error) {
+	defer h.timed(time.Now())
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := io.ReadFull(rand.Reader, salt); err != nil {
 		return "", fmt.Errorf("password: read salt: %w", err)
@@ -158,10 +183,16 @@ func (h *Hasher) Hash(password string) (string, error) {
 // part of the hash. An unusable Django password (starting with "!") and an empty encoding
 // give ok=false and err=nil, after the same work as VerifyDummy.
 func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err error) {
+	defer h.timed(time.Now())
+	return h.verify(encoded, password)
+}
+
+// verify is Verify without the observer, so that a verification is observed once.
+func (h *Hasher) verify(encoded, password string) (ok, needsRehash bool, err error) {
 	if encoded == "" || strings.HasPrefix(encoded, "!") {
 		// Django fakes the runtime here too: an account without a usable password must
 		// not be told apart from one with a wrong password by the time a login takes.
-		h.VerifyDummy(password)
+		_, _, _ = h.verify(h.dummy, password)
 		return false, false, nil
 	}
 	alg, rest, _ := strings.Cut(encoded, "$")
@@ -186,7 +217,8 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 // VerifyDummy costs the same as verifying a wrong password against a hash made by h; call
 // it when the username does not exist, so that timing does not reveal which usernames do.
 func (h *Hasher) VerifyDummy(password string) {
-	_, _, _ = h.Verify(h.dummy, password)
+	defer h.timed(time.Now())
+	_, _, _ = h.verify(h.dummy, password)
 }
 
 // djangoUnsupported are Django's other hashers. Naming them in the error tells an operator

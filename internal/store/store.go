@@ -113,6 +113,22 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// PoolStats are the statistics of one connection pool, named "read", "write" or, when a
+// backend passes one pool as both, "shared".
+type PoolStats struct {
+	Name string
+	sql.DBStats
+}
+
+// Stats returns the statistics of the store's pools, for the operator's metrics: a
+// pool always waiting for a connection is what a slow store looks like from here.
+func (db *DB) Stats() []PoolStats {
+	if db.read == db.write {
+		return []PoolStats{{"shared", db.write.Stats()}}
+	}
+	return []PoolStats{{"read", db.read.Stats()}, {"write", db.write.Stats()}}
+}
+
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stmts.close()

@@ -37,6 +37,9 @@ type RevocationView struct {
 	// full is set while Apply had to leave out revocations for want of room: the view
 	// then cannot answer Revoked truthfully, and Full tells callers to fail closed.
 	full bool
+	// observe, when set, is told how long each revocation a Sync brought took to reach
+	// the view (SetObserver).
+	observe func(delay time.Duration)
 
 	syncMu sync.Mutex // one Sync at a time, so that last only moves forward
 }
@@ -67,6 +70,24 @@ func (v *RevocationView) Full() bool {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.full
+}
+
+// SetObserver makes the view call observe, with v's lock held, once for every revocation
+// a Sync brings that the view did not hold (not for re-reads, nor for what Apply already
+// told it: this instance's own revocations arrive at once), with how long after the
+// revocation's CreatedAt it arrived: the propagation delay between instances an operator
+// watches. observe must be quick and must not call back into the view. nil stops.
+func (v *RevocationView) SetObserver(observe func(delay time.Duration)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.observe = observe
+}
+
+// Len returns the number of revoked tokens, sessions and users the view holds.
+func (v *RevocationView) Len() int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.size()
 }
 
 // size is the number of entries held; v.mu must be held.
@@ -103,46 +124,61 @@ func NewRevocationView(now func() time.Time) *RevocationView {
 func (v *RevocationView) Apply(revs ...ciphemic.Revocation) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.apply(revs)
+	v.apply(revs, nil)
 }
 
-// apply is Apply with v.mu held; it reports whether any revocation was left out for want
-// of room (the view is then marked full).
-func (v *RevocationView) apply(revs []ciphemic.Revocation) (dropped bool) {
+// apply is Apply with v.mu held, telling observe (if not nil) how late each new revocation
+// arrived; it reports whether any revocation was left out for want of room (the view is
+// then marked full).
+func (v *RevocationView) apply(revs []ciphemic.Revocation, observe func(time.Duration)) (dropped bool) {
 	now := v.now()
 	for _, r := range revs {
 		if !r.ExpiresAt.After(now) {
 			continue
 		}
-		if r.JTI != "" {
-			if _, ok := v.jtis[r.JTI]; ok || v.room() {
-				v.jtis[r.JTI] = later(v.jtis[r.JTI], r.ExpiresAt)
-			} else {
-				dropped = true
-			}
-			continue
-		}
-		if r.FamilyID != "" {
-			if _, ok := v.families[r.FamilyID]; ok || v.room() {
-				v.families[r.FamilyID] = later(v.families[r.FamilyID], r.ExpiresAt)
-			} else {
-				dropped = true
-			}
-			continue
-		}
-		if r.UserID <= 0 {
-			continue
-		}
-		if _, ok := v.users[r.UserID]; !ok && !v.room() {
+		added, ok := v.applyOne(r)
+		if !ok {
 			dropped = true
-			continue
 		}
-		u := v.users[r.UserID]
-		u.validAfter = later(u.validAfter, r.ValidAfter.Truncate(time.Millisecond))
-		u.expiresAt = later(u.expiresAt, r.ExpiresAt)
-		v.users[r.UserID] = u
+		if added && observe != nil && !r.CreatedAt.IsZero() {
+			observe(now.Sub(r.CreatedAt))
+		}
 	}
 	return dropped
+}
+
+// applyOne records r; v.mu must be held. added reports whether r told the view something
+// new (a re-read of a held revocation does not); ok is false when r was left out for want
+// of room.
+func (v *RevocationView) applyOne(r ciphemic.Revocation) (added, ok bool) {
+	switch {
+	case r.JTI != "":
+		return v.applyExpiry(v.jtis, r.JTI, r.ExpiresAt)
+	case r.FamilyID != "":
+		return v.applyExpiry(v.families, r.FamilyID, r.ExpiresAt)
+	case r.UserID <= 0:
+		return false, true
+	}
+	u, held := v.users[r.UserID]
+	if !held && !v.room() {
+		return false, false
+	}
+	validAfter := r.ValidAfter.Truncate(time.Millisecond)
+	added = !held || validAfter.After(u.validAfter)
+	u.validAfter = later(u.validAfter, validAfter)
+	u.expiresAt = later(u.expiresAt, r.ExpiresAt)
+	v.users[r.UserID] = u
+	return added, true
+}
+
+// applyExpiry records key in m until expiresAt, as applyOne reports it; v.mu must be held.
+func (v *RevocationView) applyExpiry(m map[string]time.Time, key string, expiresAt time.Time) (added, ok bool) {
+	old, held := m[key]
+	if !held && !v.room() {
+		return false, false
+	}
+	m[key] = later(old, expiresAt)
+	return !held, true
 }
 
 func later(a, b time.Time) time.Time {
@@ -189,7 +225,7 @@ func (v *RevocationView) Sync(ctx context.Context, src RevocationSource) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.forget(start)
-	if dropped := v.apply(revs); since.IsZero() && !dropped {
+	if dropped := v.apply(revs, v.observe); since.IsZero() && !dropped {
 		v.full = false
 	}
 	v.last = start

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	}{
 		{"MigrateTwice", testMigrateTwice},
 		{"Ping", testPing},
+		{"PoolStats", testPoolStats},
 		{"CreateUser", testCreateUser},
 		{"CreateUserConflict", testCreateUserConflict},
 		{"CreateUserInvalidRole", testCreateUserInvalidRole},
