@@ -123,6 +123,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, t ciphemic.RefreshToken) e
 }
 
 // insertTokenQuery records a refresh token.
+// #nosec G101 -- an SQL statement naming the table, no credential
 const insertTokenQuery = `INSERT INTO refresh_tokens
 	(jti, user_id, family_id, issued_at, expires_at, blacklisted_at, replaced_by)
 	VALUES ($1, $2, $3, $4, $5, $6, $7)`
