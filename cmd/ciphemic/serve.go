@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -32,6 +33,7 @@ type serveSettings struct {
 	cookie       cookieSettings
 	caches       cacheSettings
 	hosts        hostSettings
+	shutdown     shutdownSettings
 	addr         string
 	tlsCertFile  string
 	tlsKeyFile   string
@@ -56,6 +58,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.cookie.register(fs)
 	s.caches.register(fs)
 	s.hosts.register(fs)
+	s.shutdown.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -79,6 +82,9 @@ func (s *serveSettings) validate() error {
 		return err
 	}
 	if err := s.caches.validate(); err != nil {
+		return err
+	}
+	if err := s.shutdown.validate(); err != nil {
 		return err
 	}
 	if _, _, err := s.store.kind(); err != nil {
@@ -189,13 +195,15 @@ func runServe(ctx context.Context, args []string, e env) error {
 		AccessLog:              logOut,
 		LogFormat:              s.logFormat,
 	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher})
-	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, handler, log, e)
+	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, s.shutdown, handler, log, e)
 }
 
-// listenAndServe serves until ctx is cancelled (SIGINT/SIGTERM), then drains in-flight
-// requests for up to 15 seconds. With redirectAddr it also runs the HTTP→HTTPS redirect.
-func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *tls.Config, h http.Handler, log *slog.Logger, e env) error {
+// listenAndServe serves until ctx is cancelled (SIGINT/SIGTERM), then drains as stop says.
+// With redirectAddr it also runs the HTTP→HTTPS redirect.
+func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *tls.Config, stop shutdownSettings, h http.Handler, log *slog.Logger, e env) error {
+	var draining atomic.Bool
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return httpapi.WithDraining(context.Background(), &draining) },
 		Handler:           h,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -230,11 +238,8 @@ func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *t
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := stop.drain(srv, &draining, log); err != nil {
+		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
