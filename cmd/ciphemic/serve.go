@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,7 @@ type serveSettings struct {
 	caches       cacheSettings
 	hosts        hostSettings
 	admin        adminSettings
+	shutdown     shutdownSettings
 	addr         string
 	tlsCertFile  string
 	tlsKeyFile   string
@@ -60,6 +62,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.caches.register(fs)
 	s.hosts.register(fs)
 	s.admin.register(fs)
+	s.shutdown.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -83,6 +86,9 @@ func (s *serveSettings) validate() error {
 		return err
 	}
 	if err := s.caches.validate(); err != nil {
+		return err
+	}
+	if err := s.shutdown.validate(); err != nil {
 		return err
 	}
 	if _, _, err := s.store.kind(); err != nil {
@@ -199,8 +205,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 		Build:                  buildInfo(),
 	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher,
 		Metrics: []prometheus.Collector{newDBStatsCollector(db.Stats)}})
+	// One flag for both listeners: their /readyz turn 503 together when a drain starts.
+	draining := new(atomic.Bool)
 	if s.admin.addr != "" {
-		stopOps, err := startOps(s.admin.addr, handlers.Ops, log, e)
+		stopOps, err := startOps(s.admin.addr, handlers.Ops, draining, log, e)
 		if err != nil {
 			return err
 		}
@@ -209,13 +217,14 @@ func runServe(ctx context.Context, args []string, e env) error {
 			log.Warn("--admin-addr is not a loopback address: /metrics and /debug/pprof/ are served there without authentication", "admin_addr", s.admin.addr)
 		}
 	}
-	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, handlers.API, log, e)
+	return listenAndServe(ctx, s.addr, s.httpRedirectAddr, tlsConfig, s.shutdown, draining, handlers.API, log, e)
 }
 
-// listenAndServe serves until ctx is cancelled (SIGINT/SIGTERM), then drains in-flight
-// requests for up to 15 seconds. With redirectAddr it also runs the HTTP→HTTPS redirect.
-func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *tls.Config, h http.Handler, log *slog.Logger, e env) error {
+// listenAndServe serves until ctx is cancelled (SIGINT/SIGTERM), then drains as stop says.
+// With redirectAddr it also runs the HTTP→HTTPS redirect.
+func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *tls.Config, stop shutdownSettings, draining *atomic.Bool, h http.Handler, log *slog.Logger, e env) error {
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return httpapi.WithDraining(context.Background(), draining) },
 		Handler:           h,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -250,11 +259,8 @@ func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *t
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := stop.drain(srv, draining, log); err != nil {
+		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/pprof" // #nosec G108 -- its init registers on http.DefaultServeMux, which no listener serves; newOpsHandler mounts it on the operations listener only
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -22,10 +23,31 @@ func handleHealthz() http.Handler {
 	})
 }
 
-// handleReadyz serves GET /readyz: the store answers and the revocation view is fresh, so a
-// load balancer stops sending traffic to an instance that cannot do its job.
+type drainingKey struct{}
+
+// WithDraining returns ctx carrying the server's shutdown flag: once draining is set,
+// GET /readyz of every request under ctx answers 503, so that a load balancer stops sending
+// new requests while the ones in flight finish. serve gives it to its http.Server as the
+// base context; the flag travels in the context because only /readyz ever looks at it, so
+// no other route pays for it.
+func WithDraining(ctx context.Context, draining *atomic.Bool) context.Context {
+	return context.WithValue(ctx, drainingKey{}, draining)
+}
+
+func isDraining(ctx context.Context) bool {
+	d, _ := ctx.Value(drainingKey{}).(*atomic.Bool)
+	return d != nil && d.Load()
+}
+
+// handleReadyz serves GET /readyz: the server is not shutting down, the store answers and
+// the revocation view is fresh, so a load balancer stops sending traffic to an instance
+// that cannot do its job or is about to stop.
 func handleReadyz(st Store, authn authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isDraining(r.Context()) {
+			writeError(w, r, ciphemic.Errorf(ciphemic.CodeUnavailable, "shutting down"))
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := st.Ping(ctx); err != nil {
