@@ -31,7 +31,7 @@ type userCache struct {
 	max int
 	now func() time.Time
 
-	mu      sync.Mutex
+	mu      sync.RWMutex // read-locked by get, the call of nearly every request
 	entries map[int64]cachedUser
 	gen     uint64
 }
@@ -47,8 +47,8 @@ func newUserCache(max int, now func() time.Time) *userCache {
 
 // get returns the cached user id, or the generation a read must present to put.
 func (c *userCache) get(id int64) (ciphemic.User, bool, uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[id]
 	if ok && c.now().Sub(e.at) < userCacheMaxAge {
 		return e.user, true, c.gen

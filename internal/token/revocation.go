@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -33,10 +34,12 @@ type RevocationView struct {
 	jtis     map[string]time.Time     // revoked access-token jti → when it expires anyway
 	families map[string]time.Time     // revoked session (sid) → when its tokens have all expired
 	users    map[int64]userRevocation // user → tokens issued at or before validAfter are revoked
-	last     time.Time                // start of the last successful Sync
+	// last is the start of the last successful Sync (UnixNano; 0: none yet). It and full
+	// are read by every protected request, so they are atomics, not under mu.
+	last atomic.Int64
 	// full is set while Apply had to leave out revocations for want of room: the view
 	// then cannot answer Revoked truthfully, and Full tells callers to fail closed.
-	full bool
+	full atomic.Bool
 	// observe, when set, is told how long each revocation a Sync brought took to reach
 	// the view (SetObserver).
 	observe func(delay time.Duration)
@@ -67,9 +70,7 @@ func (v *RevocationView) SetMax(n int) {
 // last fitted: a view that is full cannot tell a revoked token from a live one, so
 // protected routes must fail closed.
 func (v *RevocationView) Full() bool {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.full
+	return v.full.Load()
 }
 
 // SetObserver makes the view call observe, with v's lock held, once for every revocation
@@ -105,7 +106,7 @@ func (v *RevocationView) room() bool {
 	if v.size() < limit {
 		return true
 	}
-	v.full = true
+	v.full.Store(true)
 	return false
 }
 
@@ -226,9 +227,9 @@ func (v *RevocationView) Sync(ctx context.Context, src RevocationSource) error {
 	defer v.mu.Unlock()
 	v.forget(start)
 	if dropped := v.apply(revs, v.observe); since.IsZero() && !dropped {
-		v.full = false
+		v.full.Store(false)
 	}
-	v.last = start
+	v.last.Store(start.UnixNano())
 	return nil
 }
 
@@ -277,7 +278,9 @@ func (v *RevocationView) Run(ctx context.Context, src RevocationSource, interval
 
 // LastSync returns when the last successful Sync started, or the zero time before any.
 func (v *RevocationView) LastSync() time.Time {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.last
+	n := v.last.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }

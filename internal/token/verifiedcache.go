@@ -3,6 +3,7 @@ package token
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,9 +26,15 @@ const DefaultVerifiedCacheSize = 10_000
 //     by the caller on every request, hit or miss;
 //   - it is bounded: when full, a random entry makes room.
 type verifiedCache struct {
-	max     int
-	mu      sync.RWMutex
-	entries map[string]verifiedEntry
+	max int
+	// entries maps the token text to its verifiedEntry. A sync.Map, because nearly every
+	// call is a read of a key that is already there, which it answers without a lock
+	// shared between cores.
+	entries sync.Map
+	size    atomic.Int64
+	// evict serialises the making of room, so that concurrent puts into a full cache
+	// remove one entry each, not all the same one.
+	evict sync.Mutex
 }
 
 type verifiedEntry struct {
@@ -39,7 +46,7 @@ func newVerifiedCache(max int) *verifiedCache {
 	if max <= 0 {
 		return nil
 	}
-	return &verifiedCache{max: max, entries: make(map[string]verifiedEntry)}
+	return &verifiedCache{max: max}
 }
 
 // get returns the entry of raw if it has not expired at now with leeway.
@@ -47,13 +54,15 @@ func (c *verifiedCache) get(raw string, now time.Time, leeway time.Duration) (ve
 	if c == nil {
 		return verifiedEntry{}, false
 	}
-	c.mu.RLock()
-	e, ok := c.entries[raw]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.claims.ExpiresAt.Add(leeway)) {
+	v, ok := c.entries.Load(raw)
+	if !ok {
 		return verifiedEntry{}, false
 	}
-	return e, true
+	e := v.(*verifiedEntry)
+	if !now.Before(e.claims.ExpiresAt.Add(leeway)) {
+		return verifiedEntry{}, false
+	}
+	return *e, true
 }
 
 // put remembers the verified claims c of raw, signed by the key kid.
@@ -61,14 +70,35 @@ func (c *verifiedCache) put(raw string, claims Claims, kid string) {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for k := range c.entries { // map order is random enough to pick a victim
-			delete(c.entries, k)
-			break
-		}
+	if c.size.Load() >= int64(c.max) {
+		c.makeRoom()
 	}
 	// A copy, so that the entry keeps no larger string (a header, a body) alive.
-	c.entries[strings.Clone(raw)] = verifiedEntry{claims: claims, kid: kid}
+	if _, loaded := c.entries.LoadOrStore(strings.Clone(raw), &verifiedEntry{claims: claims, kid: kid}); !loaded {
+		c.size.Add(1)
+	}
+}
+
+// makeRoom removes one entry, the first that Range yields (an arbitrary one), while the
+// cache is full.
+func (c *verifiedCache) makeRoom() {
+	c.evict.Lock()
+	defer c.evict.Unlock()
+	if c.size.Load() < int64(c.max) {
+		return
+	}
+	c.entries.Range(func(k, _ any) bool {
+		if _, ok := c.entries.LoadAndDelete(k); ok {
+			c.size.Add(-1)
+		}
+		return false
+	})
+}
+
+// len is how many entries the cache holds.
+func (c *verifiedCache) len() int {
+	if c == nil {
+		return 0
+	}
+	return int(c.size.Load())
 }

@@ -17,13 +17,7 @@ func cachedService(t *testing.T, n int, leeway time.Duration, keys ...*Key) (*Se
 }
 
 func cacheLen(s *Service) int {
-	c := s.state.Load().cache
-	if c == nil {
-		return 0
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entries)
+	return s.state.Load().cache.len()
 }
 
 func TestVerifiedCacheHit(t *testing.T) {
