@@ -23,10 +23,18 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
-func BenchmarkParse(b *testing.B) {
+// BenchmarkParse is a full verification (the verified cache off); BenchmarkParseCached is
+// the same token presented again, as every request after a client's first is.
+func BenchmarkParse(b *testing.B) { benchParse(b, -1) }
+
+func BenchmarkParseCached(b *testing.B) { benchParse(b, 0) }
+
+func benchParse(b *testing.B, cacheSize int) {
 	for _, alg := range allAlgs {
 		b.Run(alg, func(b *testing.B) {
-			s := mustService(b, testConfig(), mustKey(b, alg, 0))
+			cfg := testConfig()
+			cfg.VerifiedCacheSize = cacheSize
+			s := mustService(b, cfg, mustKey(b, alg, 0))
 			raw, _ := mustIssueAccess(b, s, t0)
 			b.ReportAllocs()
 			for b.Loop() {
