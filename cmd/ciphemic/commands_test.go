@@ -116,8 +116,11 @@ func TestKeysGenerate(t *testing.T) {
 
 func TestCreateUserAndMigrate(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "c.db")
-	if out, _, err := runCmd(t, nil, "", "migrate", "--database", db); err != nil || !strings.Contains(out, "Migrations applied") {
-		t.Fatalf("migrate = %q, %v", out, err)
+	if out, _, err := runCmd(t, nil, "", "migrate", "--database", db); err != nil || !strings.HasPrefix(out, "Applied ") || !strings.Contains(out, "0001_init.sql, 0002_school.sql") {
+		t.Fatalf("migrate on a new database = %q, %v; want the migrations it applied, by name", out, err)
+	}
+	if out, _, err := runCmd(t, nil, "", "migrate", "--database", db); err != nil || out != "The schema was current: no migrations to apply.\n" {
+		t.Fatalf("migrate on a current database = %q, %v; want that the schema was current", out, err)
 	}
 	out, _, err := runCmd(t, nil, "s3cret-pass\n", "createuser", "--database", db, "--username", "teach", "--role", "teacher", "--password-stdin")
 	if err != nil || !strings.Contains(out, "Created user teach") {
@@ -206,4 +209,15 @@ func TestSubcommandHelp(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("-h created %d files, want none", len(entries))
 	}
+}
+
+// migratedDB returns the path of a new SQLite database named name, created by `ciphemic
+// migrate` as an operator creates one: the other commands refuse a missing database.
+func migratedDB(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if _, _, err := runCmd(t, nil, "", "migrate", "--database", "sqlite:"+path); err != nil {
+		t.Fatalf("migrate %s: %v", path, err)
+	}
+	return path
 }

@@ -81,8 +81,12 @@ func (s *serveSettings) validate() error {
 	if err := s.caches.validate(); err != nil {
 		return err
 	}
-	if _, _, err := s.store.kind(); err != nil {
+	if kind, path, err := s.store.kind(); err != nil {
 		return err
+	} else if kind == "sqlite" {
+		if err := sqliteDirExists(path); err != nil {
+			return err
+		}
 	}
 	switch {
 	case s.logFormat != "text" && s.logFormat != "json":
