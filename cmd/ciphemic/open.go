@@ -121,6 +121,9 @@ func loadSigningKeys(ts tokenSettings, ss storeSettings, r token.Retirement, e e
 			}
 		}
 	}
+	if err := checkKeyFileMode(file); err != nil {
+		return nil, "", err
+	}
 	keys, err := token.LoadKeySet(file, ts.algorithm, time.Now(), r)
 	if err != nil {
 		return nil, "", invalid("signing-key-file", "%v", err)

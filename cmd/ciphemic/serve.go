@@ -101,7 +101,7 @@ func (s *serveSettings) validate() error {
 	}
 	proxies, err := httpapi.ParseTrustedProxies(s.trustedProxies)
 	if err != nil {
-		return invalid("trusted-proxies", "%v", err)
+		return usagef("--trusted-proxies: %v", err)
 	}
 	s.proxies = proxies
 	if err := s.hosts.validate(); err != nil {
