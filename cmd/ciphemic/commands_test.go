@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +220,13 @@ func TestUsage(t *testing.T) {
 	if out, _, err := runCmd(t, nil, "", "help"); err != nil || !strings.Contains(out, "flushexpiredtokens") {
 		t.Errorf("help = %q, %v", out, err)
 	}
+	if _, _, err := runCmd(t, nil, "", "keys"); !errors.Is(err, errUsage) {
+		t.Errorf("keys without a subcommand = %v, want a usage error", err)
+	}
+	// The binary the test runs is built by go test: no module version, but the Go release.
+	if out, _, err := runCmd(t, nil, "", "version"); err != nil || !strings.HasPrefix(out, "ciphemic ") || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("version = %q, %v; want ciphemic, its version and %s", out, err, runtime.Version())
+	}
 }
 
 // TestServePostgres runs the walk-through against PostgreSQL, where the key file is required.
@@ -247,10 +256,11 @@ func TestSubcommandHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "-h"}, {"migrate", "-h"}, {"createuser", "-h"}, {"flushexpiredtokens", "-h"},
 		{"import-users", "-h"}, {"keys", "generate", "-h"}, {"keys", "rotate", "-h"},
+		{"keys", "-h"}, {"keys", "--help"}, {"changepassword", "-h"}, {"version", "-h"},
 	} {
 		stdout, _, err := runCmd(t, map[string]string{"CIPHEMIC_DATABASE": "sqlite:" + filepath.Join(dir, "h.db")}, "", args...)
-		if err != nil || !strings.Contains(stdout, "-") {
-			t.Errorf("%v = %q, %v; want the flags and no error", args, stdout, err)
+		if err != nil || !strings.Contains(strings.ToLower(stdout), "usage: ciphemic") {
+			t.Errorf("%v = %q, %v; want the usage and no error", args, stdout, err)
 		}
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

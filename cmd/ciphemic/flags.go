@@ -20,6 +20,7 @@ func parseFlags(fs *flag.FlagSet, args []string, e env) error {
 	restore()
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(e.stdout, "Usage: %s [flags]\n", fs.Name())
 			fs.SetOutput(e.stdout)
 			fs.PrintDefaults()
 			return flag.ErrHelp

@@ -44,6 +44,7 @@ func commands() []command {
 		{"changepassword", "set a user's password and end their sessions: changepassword --username U [--password-stdin]", runChangePassword},
 		{"flushexpiredtokens", "delete expired refresh-token and revocation rows and stale failed-login counts", runFlushExpiredTokens},
 		{"keys", "manage signing keys: keys generate --algorithm ALG --out FILE | keys rotate --signing-key-file FILE [--algorithm ALG]", runKeys},
+		{"version", "print the version and the Go release it was built with", runVersion},
 		{"import-users", "import users from Django: import-users --django FILE (dumpdata auth.user)", runImportUsers},
 	}
 }
