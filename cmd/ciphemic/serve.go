@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -16,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/httpapi"
 	"github.com/ciphemic/ciphemic/internal/password"
 	"github.com/ciphemic/ciphemic/internal/store"
@@ -45,6 +43,8 @@ type serveSettings struct {
 	cors              []string
 	httpRedirectAddr  string
 	keyReloadInterval time.Duration
+	// initialAdminPasswordFile receives the first admin's password (admin.go).
+	initialAdminPasswordFile string
 }
 
 func (s *serveSettings) flags() *flag.FlagSet {
@@ -65,6 +65,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	fs.StringVar(&s.corsOrigins, "cors-allowed-origins", "", "comma-separated origins (https://app.example.com) whose browser pages may call the API, or * alone; empty: no CORS headers")
 	fs.StringVar(&s.httpRedirectAddr, "http-redirect-addr", "", "with TLS, also listen here for plain HTTP and answer 308 to the HTTPS URL (nothing else is served)")
 	fs.DurationVar(&s.keyReloadInterval, "key-reload-interval", 5*time.Second, "how often to check --signing-key-file and its .previous ring for a rotation (0: only on SIGHUP); a token of a retired key issued later than its retirement plus this and --leeway is refused")
+	fs.StringVar(&s.initialAdminPasswordFile, "initial-admin-password-file", "", "on an empty store, write the password of the admin created then to this new file (mode 0600); unset: shown on a terminal, else written beside the SQLite file as DATABASE.admin-password")
 	return fs
 }
 
@@ -149,7 +150,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	defer db.Close()
 	hasher := password.NewHasher(password.DefaultParams)
-	if err := ensureAdmin(ctx, db, hasher, e); err != nil {
+	if err := ensureAdmin(ctx, db, hasher, s, log, e); err != nil {
 		return err
 	}
 	// The hasher's dummy hash (and the admin's) left tens of MiB of argon2 memory behind:
@@ -243,29 +244,6 @@ func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *t
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
-}
-
-// ensureAdmin creates user admin with a random password on an empty store, and prints the
-// password once, on standard output, never in a log.
-func ensureAdmin(ctx context.Context, db *store.DB, hasher *password.Hasher, e env) error {
-	n, err := db.CountUsers(ctx)
-	if err != nil || n > 0 {
-		return err
-	}
-	pw := rand.Text()
-	hash, err := hasher.Hash(pw)
-	if err != nil {
-		return err
-	}
-	_, err = db.CreateUser(ctx, ciphemic.User{Username: "admin", PasswordHash: hash, Role: ciphemic.RoleAdmin, IsActive: true})
-	if ciphemic.ErrorCode(err) == ciphemic.CodeConflict {
-		return nil // another instance created it first
-	}
-	if err != nil {
-		return fmt.Errorf("create admin: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "Created user admin with password %s (shown once; change it with POST /api/me/password/)\n", pw)
 	return nil
 }
 
