@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -99,7 +100,7 @@ func sqliteDirExists(path string) error {
 // or makes and reuses a key beside the SQLite file. With PostgreSQL there is no such
 // place, and instances must share one key, so the file is required. It returns the file
 // it read, for the reloader to watch.
-func loadSigningKeys(ts tokenSettings, ss storeSettings, r token.Retirement, e env) (*token.KeySet, string, error) {
+func loadSigningKeys(ts tokenSettings, ss storeSettings, r token.Retirement, log *slog.Logger) (*token.KeySet, string, error) {
 	file := ts.signingKeyFile
 	if file == "" {
 		kind, path, err := ss.kind()
@@ -117,7 +118,7 @@ func loadSigningKeys(ts tokenSettings, ss storeSettings, r token.Retirement, e e
 				return nil, "", invalid("signing-key-file", "generated key %s: %v", file, err)
 			}
 			if created {
-				fmt.Fprintf(e.stderr, "ciphemic: generated a new %s signing key in %s (mode 0600)\n", ts.algorithm, file)
+				log.Info("generated a new signing key (mode 0600)", "algorithm", ts.algorithm, "file", file)
 			}
 		}
 	}

@@ -122,16 +122,36 @@ const revocationSyncInterval = 500 * time.Millisecond
 // routes fail closed with 503.
 const revocationMaxAge = 10 * time.Second
 
+// runServe is `ciphemic serve`. The log exists from the start, so that with --log-format
+// json every line serve writes to standard error is JSON, start-up and its failure included.
 func runServe(ctx context.Context, args []string, e env) error {
 	var s serveSettings
 	if err := parseFlags(s.flags(), args, e); err != nil {
 		return err
 	}
+	logOut := newLogWriter(e.stderr)
+	defer logOut.Close()
+	log := newLogger(s.logFormat, logOut)
+	err := serve(ctx, &s, log, logOut, e)
+	if err != nil && s.logFormat == "json" {
+		log.Error("ciphemic: " + err.Error())
+		return loggedError{err}
+	}
+	return err
+}
+
+// loggedError is an error serve has already written to its log; main only sets the exit
+// status for it.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+func serve(ctx context.Context, s *serveSettings, log *slog.Logger, logOut *logWriter, e env) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
 	retirement := keyRetirement(s.tokens, s.keyReloadInterval)
-	keys, keyFile, err := loadSigningKeys(s.tokens, s.store, retirement, e)
+	keys, keyFile, err := loadSigningKeys(s.tokens, s.store, retirement, log)
 	if err != nil {
 		return err
 	}
@@ -141,16 +161,13 @@ func runServe(ctx context.Context, args []string, e env) error {
 			return err
 		}
 	}
-	logOut := newLogWriter(e.stderr)
-	defer logOut.Close()
-	log := newLogger(s.logFormat, logOut)
 	db, err := openStore(ctx, s.store, store.WithUserCache(s.caches.userCache))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	hasher := password.NewHasher(password.DefaultParams)
-	if err := ensureAdmin(ctx, db, hasher, s, log, e); err != nil {
+	if err := ensureAdmin(ctx, db, hasher, *s, log, e); err != nil {
 		return err
 	}
 	// The hasher's dummy hash (and the admin's) left tens of MiB of argon2 memory behind:
