@@ -301,7 +301,6 @@ type zeroRows struct{}
 func (zeroRows) LastInsertId() (int64, error) { return 0, errors.New("no insert") }
 func (zeroRows) RowsAffected() (int64, error) { return 0, nil }
 
-
 // classifyUnspent returns nil when res touched a row and otherwise why the token jti
 // could not be spent.
 func classifyUnspent(ctx context.Context, tx *sql.Tx, res sql.Result, jti string, now time.Time) error {
