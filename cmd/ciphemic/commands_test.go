@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ciphemic/ciphemic/internal/store/postgres"
 )
@@ -14,8 +17,14 @@ import (
 // runCmd runs the program in-process with env vars and stdin, returning its output.
 func runCmd(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runCmdCtx(t, context.Background(), env, stdin, args...)
+}
+
+// runCmdCtx is runCmd until ctx ends.
+func runCmdCtx(t *testing.T, ctx context.Context, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), append([]string{"ciphemic"}, args...),
+	err = run(ctx, append([]string{"ciphemic"}, args...),
 		func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
@@ -43,7 +52,33 @@ func TestBadSettings(t *testing.T) {
 		{"user cache", nil, []string{"--user-cache-size", "-1"}, "--user-cache-size"},
 		{"token cache env", map[string]string{"CIPHEMIC_TOKEN_CACHE_SIZE": "-5"}, nil, "--token-cache-size"},
 		{"revocation view", nil, []string{"--revocation-view-max", "0"}, "--revocation-view-max"},
+		// The exact lines: the setting as the user gave it, the value, the form expected.
+		{"duration", nil, []string{"--access-token-lifetime=banana"}, `--access-token-lifetime: "banana" is not a duration (e.g. 5m, 1h30m)`},
+		{"duration env", map[string]string{"CIPHEMIC_REFRESH_TOKEN_LIFETIME": "1 day"}, nil, `CIPHEMIC_REFRESH_TOKEN_LIFETIME: "1 day" is not a duration (e.g. 5m, 1h30m)`},
+		{"bool", nil, []string{"--rotate-refresh-tokens=maybe"}, `--rotate-refresh-tokens: "maybe" is not true or false`},
+		{"bool env exact", map[string]string{"CIPHEMIC_ROTATE_REFRESH_TOKENS": "maybe"}, nil, `CIPHEMIC_ROTATE_REFRESH_TOKENS: "maybe" is not true or false`},
+		{"integer", nil, []string{"--max-body-bytes", "1MB"}, `--max-body-bytes: "1MB" is not a whole number`},
+		{"integer range", nil, []string{"--max-body-bytes", "99999999999999999999"}, `--max-body-bytes: "99999999999999999999" is out of range`},
+		{"proxies", nil, []string{"--trusted-proxies=10.0.0.0/8,notanip"}, `--trusted-proxies: "notanip" is not an IP address or CIDR prefix (e.g. 10.0.0.0/8, 192.0.2.1)`},
+		{"database dir", nil, []string{"--database=sqlite:/nonexistent/dir/x.db"}, `invalid --database: directory /nonexistent/dir of sqlite:/nonexistent/dir/x.db does not exist`},
+		{"world-readable key", nil, []string{"--signing-key-file", keyWithMode(t, 0o644)}, "must be private to its owner; run chmod 600 "},
+		{"group-readable key", nil, []string{"--signing-key-file", keyWithMode(t, 0o640)}, "must be private to its owner; run chmod 600 "},
 	})
+}
+
+// keyWithMode writes a valid HS256 key file with mode perm.
+func keyWithMode(t *testing.T, perm os.FileMode) string {
+	t.Helper()
+	p := writeFile(t, strings.Repeat("k", 32))
+	if err := os.Chmod(p, perm); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestKeyFileModeAccepted: a key file private to its owner, or its ring, starts.
+func TestKeyFileModeAccepted(t *testing.T) {
+	startServer(t, "", "--signing-key-file", keyWithMode(t, 0o400))
 }
 
 // badSetting is a serve command line (flags and environment) that must not start.
@@ -61,12 +96,21 @@ func checkBadSettings(t *testing.T, db string, tests []badSetting) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"serve", "--database", db, "--addr", "127.0.0.1:0"}, tt.args...)
-			stdout, _, err := runCmd(t, tt.env, "", args...)
+			// A setting wrongly accepted would serve until the test timed out.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stdout, _, err := runCmdCtx(t, ctx, tt.env, "", args...)
 			if err == nil {
 				t.Fatalf("serve %v %v started, want a settings error", tt.args, tt.env)
 			}
 			if msg := err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
 				t.Errorf("error = %q, want one line naming %s", msg, tt.want)
+			}
+			// Never a name the user did not give, nor a Go internal message.
+			for _, internal := range []string{".key-", ".tmp", "ParseAddr", "parse error", "strconv."} {
+				if strings.Contains(err.Error(), internal) {
+					t.Errorf("error = %q, holds %q", err, internal)
+				}
 			}
 			if strings.Contains(stdout, "Listening") {
 				t.Errorf("serve listened despite a bad setting")
@@ -105,19 +149,27 @@ func TestKeysGenerate(t *testing.T) {
 		if info, err := os.Stat(out); err != nil || info.Mode().Perm() != 0o600 {
 			t.Errorf("keys generate %s: file mode %v, %v; want 0600", alg, info.Mode().Perm(), err)
 		}
-		if _, _, err := runCmd(t, nil, "", "keys", "generate", "--algorithm", alg, "--out", out); err == nil {
-			t.Errorf("keys generate %s over an existing file succeeded, want refusal", alg)
+		_, _, err = runCmd(t, nil, "", "keys", "generate", "--algorithm", alg, "--out", out)
+		if want := "invalid --out: " + out + " already exists (a key file is never overwritten)"; err == nil || err.Error() != want {
+			t.Errorf("keys generate %s over an existing file = %v, want %q", alg, err, want)
 		}
 	}
 	if _, _, err := runCmd(t, nil, "", "keys", "generate", "--algorithm", "none", "--out", filepath.Join(dir, "x")); err == nil {
 		t.Error("keys generate --algorithm none succeeded")
 	}
+	_, _, err := runCmd(t, nil, "", "keys", "generate", "--out", "/nonexistent/dir/k.key")
+	if want := "invalid --out: write key file /nonexistent/dir/k.key: no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("keys generate into a missing directory = %v, want %q", err, want)
+	}
 }
 
 func TestCreateUserAndMigrate(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "c.db")
-	if out, _, err := runCmd(t, nil, "", "migrate", "--database", db); err != nil || !strings.Contains(out, "Migrations applied") {
-		t.Fatalf("migrate = %q, %v", out, err)
+	if out, _, err := runCmd(t, nil, "", "migrate", "--database", db); err != nil || !strings.HasPrefix(out, "Applied ") || !strings.Contains(out, "0001_init.sql, 0002_school.sql") {
+		t.Fatalf("migrate on a new database = %q, %v; want the migrations it applied, by name", out, err)
+	}
+	if out, _, err := runCmd(t, nil, "", "migrate", "--database", db); err != nil || out != "The schema was current: no migrations to apply.\n" {
+		t.Fatalf("migrate on a current database = %q, %v; want that the schema was current", out, err)
 	}
 	out, _, err := runCmd(t, nil, "s3cret-pass\n", "createuser", "--database", db, "--username", "teach", "--role", "teacher", "--password-stdin")
 	if err != nil || !strings.Contains(out, "Created user teach") {
@@ -168,6 +220,13 @@ func TestUsage(t *testing.T) {
 	if out, _, err := runCmd(t, nil, "", "help"); err != nil || !strings.Contains(out, "flushexpiredtokens") {
 		t.Errorf("help = %q, %v", out, err)
 	}
+	if _, _, err := runCmd(t, nil, "", "keys"); !errors.Is(err, errUsage) {
+		t.Errorf("keys without a subcommand = %v, want a usage error", err)
+	}
+	// The binary the test runs is built by go test: no module version, but the Go release.
+	if out, _, err := runCmd(t, nil, "", "version"); err != nil || !strings.HasPrefix(out, "ciphemic ") || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("version = %q, %v; want ciphemic, its version and %s", out, err, runtime.Version())
+	}
 }
 
 // TestServePostgres runs the walk-through against PostgreSQL, where the key file is required.
@@ -197,13 +256,25 @@ func TestSubcommandHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "-h"}, {"migrate", "-h"}, {"createuser", "-h"}, {"flushexpiredtokens", "-h"},
 		{"import-users", "-h"}, {"keys", "generate", "-h"}, {"keys", "rotate", "-h"},
+		{"keys", "-h"}, {"keys", "--help"}, {"changepassword", "-h"}, {"version", "-h"},
 	} {
 		stdout, _, err := runCmd(t, map[string]string{"CIPHEMIC_DATABASE": "sqlite:" + filepath.Join(dir, "h.db")}, "", args...)
-		if err != nil || !strings.Contains(stdout, "-") {
-			t.Errorf("%v = %q, %v; want the flags and no error", args, stdout, err)
+		if err != nil || !strings.Contains(strings.ToLower(stdout), "usage: ciphemic") {
+			t.Errorf("%v = %q, %v; want the usage and no error", args, stdout, err)
 		}
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("-h created %d files, want none", len(entries))
 	}
+}
+
+// migratedDB returns the path of a new SQLite database named name, created by `ciphemic
+// migrate` as an operator creates one: the other commands refuse a missing database.
+func migratedDB(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if _, _, err := runCmd(t, nil, "", "migrate", "--database", "sqlite:"+path); err != nil {
+		t.Fatalf("migrate %s: %v", path, err)
+	}
+	return path
 }

@@ -44,6 +44,12 @@ func runCreateUser(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	// The database first: a wrong --database is found before a password is typed.
+	db, err := openExisting(ctx, s.store)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	pw, err := readPassword(s.passwordStdin, e)
 	if err != nil {
 		return err
@@ -54,11 +60,6 @@ func runCreateUser(ctx context.Context, args []string, e env) error {
 	if user.PasswordHash, err = password.NewHasher(password.DefaultParams).Hash(pw); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, s.store)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	created, err := db.CreateUser(ctx, user)
 	if err != nil {
 		return fmt.Errorf("create user: %s", ciphemic.ErrorMessage(err))

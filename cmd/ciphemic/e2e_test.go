@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,10 +30,37 @@ type server struct {
 	startup  []string // the lines serve printed up to "Listening on"
 }
 
-var (
-	listeningRE = regexp.MustCompile(`^Listening on (https?://\S+)$`)
-	adminRE     = regexp.MustCompile(`^Created user admin with password (\S+) `)
-)
+var listeningRE = regexp.MustCompile(`^Listening on (https?://\S+)$`)
+
+// adminPasswordFileOf is where serve with these arguments writes the first admin's
+// password, standard output being no terminal: --initial-admin-password-file, beside
+// the SQLite file, or, on PostgreSQL, a file the harness names.
+func adminPasswordFileOf(t *testing.T, database string, args []string) string {
+	if i := slices.Index(args, "--initial-admin-password-file"); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
+		return path + adminPasswordSuffix
+	}
+	return filepath.Join(t.TempDir(), "admin-password")
+}
+
+// readAdminPassword reads the first admin's password from file, if this start wrote one,
+// and removes the file, as README tells the operator to.
+func readAdminPassword(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("read admin password: %v", err)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
 
 // startServer runs `ciphemic serve` on port 0 with a temporary SQLite file (or dbPath) and
 // waits until it listens.
@@ -49,6 +79,10 @@ func startServerArgs(t *testing.T, database string, extraArgs ...string) *server
 	outR, outW := io.Pipe()
 	s := &server{stop: cancel, done: make(chan error, 1), stderr: &bytes.Buffer{}, database: database}
 	s.errw = &lockedWriter{w: s.stderr}
+	pwFile := adminPasswordFileOf(t, database, extraArgs)
+	if !strings.HasPrefix(database, "sqlite:") && !slices.Contains(extraArgs, "--initial-admin-password-file") {
+		extraArgs = append(extraArgs, "--initial-admin-password-file", pwFile)
+	}
 	args := append([]string{"ciphemic", "serve", "--addr", "127.0.0.1:0", "--database", s.database}, extraArgs...)
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, strings.NewReader(""), outW, s.errw)
@@ -58,9 +92,6 @@ func startServerArgs(t *testing.T, database string, extraArgs ...string) *server
 	lines := bufio.NewScanner(outR)
 	for lines.Scan() {
 		s.startup = append(s.startup, lines.Text())
-		if m := adminRE.FindStringSubmatch(lines.Text()); m != nil {
-			s.adminPW = m[1]
-		}
 		if m := listeningRE.FindStringSubmatch(lines.Text()); m != nil {
 			s.url = m[1]
 			break
@@ -70,6 +101,7 @@ func startServerArgs(t *testing.T, database string, extraArgs ...string) *server
 		t.Fatalf("serve did not start: %v", <-s.done)
 	}
 	go io.Copy(io.Discard, outR)
+	s.adminPW = readAdminPassword(t, pwFile)
 	t.Cleanup(func() { s.shutdown(t) })
 	return s
 }

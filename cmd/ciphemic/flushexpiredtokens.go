@@ -25,7 +25,7 @@ func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
 	if err := as.validate(); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, ss)
+	db, err := openExisting(ctx, ss)
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func (s importUsersSettings) roleOverride() (ciphemic.Role, error) {
 // importUsers opens the store and hands it every user at once, with the revocation that
 // ends the tokens of the users whose role, password or active flag the import changes.
 func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User, revokeAt, until time.Time) (store.ImportResult, error) {
-	db, err := openStore(ctx, ss)
+	db, err := openExisting(ctx, ss)
 	if err != nil {
 		return store.ImportResult{}, err
 	}

@@ -60,7 +60,7 @@ func mustOpen(t *testing.T, path string) *store.DB {
 // TestImportUsersLogin imports the real Django dump, then every active user logs in with
 // their Django password through a real server and is who Django said: same id, mapped role.
 func TestImportUsersLogin(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "import.db")
+	dbPath := migratedDB(t, "import.db")
 	if out := mustImport(t, dbPath, djangoFixture); out != "Imported 5 users: 5 created, 0 updated.\n" {
 		t.Errorf("import-users output = %q, want 5 created", out)
 	}
@@ -115,7 +115,7 @@ func TestImportUsersLogin(t *testing.T) {
 // TestImportUsersIdempotent: a rerun updates every user instead of adding any, keeps the
 // ids, and writes the file's values over changes made since.
 func TestImportUsersIdempotent(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "import.db")
+	dbPath := migratedDB(t, "import.db")
 	mustImport(t, dbPath, djangoFixture)
 	edited := editFixture(t, func(recs []map[string]any) {
 		fields(recs[2])["first_name"] = "Alicia"
@@ -145,7 +145,7 @@ func TestImportUsersIdempotent(t *testing.T) {
 
 // TestImportUsersRoleOverride: --role replaces the superuser/staff mapping for everyone.
 func TestImportUsersRoleOverride(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "import.db")
+	dbPath := migratedDB(t, "import.db")
 	mustImport(t, dbPath, djangoFixture, "--role", "student")
 	db := mustOpen(t, dbPath)
 	for _, want := range djangoUsers {
@@ -268,7 +268,7 @@ func TestImportUsersBadFile(t *testing.T) {
 // TestImportUsersAllOrNothing: when the store refuses one record (its pk belongs to another
 // user), the records it already accepted are rolled back with it.
 func TestImportUsersAllOrNothing(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "import.db")
+	dbPath := migratedDB(t, "import.db")
 	if _, _, err := runCmd(t, nil, "other-Pa55word\n", "createuser", "--database", "sqlite:"+dbPath, "--username", "other", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func refreshes(t *testing.T, s *server, refresh string) (bool, string) {
 // token stops within the revocation bound, the refresh token at once — while re-importing
 // an unchanged dump, after a login upgraded the hash to argon2id, logs nobody out.
 func TestImportUsersRevokes(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "import.db")
+	dbPath := migratedDB(t, "import.db")
 	mustImport(t, dbPath, djangoFixture)
 	mustKeeperAdmin(t, dbPath)
 	s := startServer(t, dbPath)
@@ -378,7 +378,7 @@ func TestImportUsersRevokes(t *testing.T) {
 // servers' access tokens (plus leeway and a second), as --access-token-lifetime and
 // --leeway or their CIPHEMIC_* variables say, so no access token outlives them.
 func TestImportUsersRevocationBound(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "import.db")
+	dbPath := migratedDB(t, "import.db")
 	mustImport(t, dbPath, djangoFixture)
 	mustKeeperAdmin(t, dbPath)
 	deactivated := editFixture(t, func(recs []map[string]any) { fields(recs[0])["is_active"] = false })
@@ -404,7 +404,7 @@ func TestImportUsersRevocationBound(t *testing.T) {
 // TestImportUsersNFKC: import-users stores usernames in NFKC, and refuses, naming both, a
 // record whose username is a look-alike of another user's instead of merging the two.
 func TestImportUsersNFKC(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "import.db")
+	dbPath := migratedDB(t, "import.db")
 	if _, _, err := runCmd(t, nil, "other-Pa55word\n", "createuser", "--database", "sqlite:"+dbPath, "--username", "root", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}

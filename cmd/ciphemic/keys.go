@@ -14,9 +14,16 @@ func runKeys(ctx context.Context, args []string, e env) error {
 		return runKeysGenerate(args[1:], e)
 	case len(args) > 0 && args[0] == "rotate":
 		return runKeysRotate(args[1:], e)
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
+		// Asking for help is not a failure: print the subcommands, exit 0.
+		fmt.Fprintln(e.stdout, keysUsage)
+		return nil
 	}
-	return usagef("usage: ciphemic keys generate --algorithm ALG --out FILE | keys rotate --signing-key-file FILE [--algorithm ALG]")
+	return usagef("%s", keysUsage)
 }
+
+// keysUsage lists the subcommands of keys.
+const keysUsage = "usage: ciphemic keys generate --algorithm ALG --out FILE | keys rotate --signing-key-file FILE [--algorithm ALG] (keys generate -h, keys rotate -h: their flags)"
 
 // runKeysGenerate writes a new signing key with mode 0600, refusing to overwrite a file, so
 // a key in use is never replaced by accident.

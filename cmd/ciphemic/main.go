@@ -15,7 +15,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "ciphemic:", err)
+		if !errors.As(err, new(loggedError)) { // serve logged it already, as JSON
+			fmt.Fprintln(os.Stderr, "ciphemic:", err)
+		}
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
 		}

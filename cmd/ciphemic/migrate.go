@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
-// runMigrate is `ciphemic migrate`: apply schema migrations and exit.
+// runMigrate is `ciphemic migrate`: apply schema migrations and exit. It names what it
+// applied, so that an operator upgrading sees whether the schema changed.
 func runMigrate(ctx context.Context, args []string, e env) error {
 	var ss storeSettings
 	fs := newFlagSet("migrate")
@@ -13,11 +15,20 @@ func runMigrate(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, ss)
+	db, kind, err := openDB(ctx, ss)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintln(e.stdout, "Migrations applied.")
+	applied, err := db.MigrateApplied(ctx)
+	if len(applied) > 0 {
+		fmt.Fprintf(e.stdout, "Applied %d migration(s): %s.\n", len(applied), strings.Join(applied, ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("migrate %s store: %w", kind, err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(e.stdout, "The schema was current: no migrations to apply.")
+	}
 	return nil
 }

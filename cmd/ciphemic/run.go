@@ -41,8 +41,10 @@ func commands() []command {
 		{"serve", "migrate the store if needed and serve the API", runServe},
 		{"migrate", "apply schema migrations and exit", runMigrate},
 		{"createuser", "create a user (password from standard input or a prompt)", runCreateUser},
+		{"changepassword", "set a user's password and end their sessions: changepassword --username U [--password-stdin]", runChangePassword},
 		{"flushexpiredtokens", "delete expired refresh-token and revocation rows and stale failed-login counts", runFlushExpiredTokens},
 		{"keys", "manage signing keys: keys generate --algorithm ALG --out FILE | keys rotate --signing-key-file FILE [--algorithm ALG]", runKeys},
+		{"version", "print the version and the Go release it was built with", runVersion},
 		{"import-users", "import users from Django: import-users --django FILE (dumpdata auth.user)", runImportUsers},
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/httpapi"
 	"github.com/ciphemic/ciphemic/internal/password"
 	"github.com/ciphemic/ciphemic/internal/store"
@@ -50,6 +48,8 @@ type serveSettings struct {
 	cors              []string
 	httpRedirectAddr  string
 	keyReloadInterval time.Duration
+	// initialAdminPasswordFile receives the first admin's password (admin.go).
+	initialAdminPasswordFile string
 }
 
 func (s *serveSettings) flags() *flag.FlagSet {
@@ -72,6 +72,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	fs.StringVar(&s.corsOrigins, "cors-allowed-origins", "", "comma-separated origins (https://app.example.com) whose browser pages may call the API, or * alone; empty: no CORS headers")
 	fs.StringVar(&s.httpRedirectAddr, "http-redirect-addr", "", "with TLS, also listen here for plain HTTP and answer 308 to the HTTPS URL (nothing else is served)")
 	fs.DurationVar(&s.keyReloadInterval, "key-reload-interval", 5*time.Second, "how often to check --signing-key-file and its .previous ring for a rotation (0: only on SIGHUP); a token of a retired key issued later than its retirement plus this and --leeway is refused")
+	fs.StringVar(&s.initialAdminPasswordFile, "initial-admin-password-file", "", "on an empty store, write the password of the admin created then to this new file (mode 0600); unset: shown on a terminal, else written beside the SQLite file as DATABASE.admin-password")
 	return fs
 }
 
@@ -91,8 +92,12 @@ func (s *serveSettings) validate() error {
 	if err := s.shutdown.validate(); err != nil {
 		return err
 	}
-	if _, _, err := s.store.kind(); err != nil {
+	if kind, path, err := s.store.kind(); err != nil {
 		return err
+	} else if kind == "sqlite" {
+		if err := sqliteDirExists(path); err != nil {
+			return err
+		}
 	}
 	switch {
 	case s.logFormat != "text" && s.logFormat != "json":
@@ -110,7 +115,7 @@ func (s *serveSettings) validate() error {
 	}
 	proxies, err := httpapi.ParseTrustedProxies(s.trustedProxies)
 	if err != nil {
-		return invalid("trusted-proxies", "%v", err)
+		return usagef("--trusted-proxies: %v", err)
 	}
 	s.proxies = proxies
 	if err := s.hosts.validate(); err != nil {
@@ -130,16 +135,36 @@ const revocationSyncInterval = 500 * time.Millisecond
 // routes fail closed with 503.
 const revocationMaxAge = 10 * time.Second
 
+// runServe is `ciphemic serve`. The log exists from the start, so that with --log-format
+// json every line serve writes to standard error is JSON, start-up and its failure included.
 func runServe(ctx context.Context, args []string, e env) error {
 	var s serveSettings
 	if err := parseFlags(s.flags(), args, e); err != nil {
 		return err
 	}
+	logOut := newLogWriter(e.stderr)
+	defer logOut.Close()
+	log := newLogger(s.logFormat, logOut)
+	err := serve(ctx, &s, log, logOut, e)
+	if err != nil && s.logFormat == "json" {
+		log.Error("ciphemic: " + err.Error())
+		return loggedError{err}
+	}
+	return err
+}
+
+// loggedError is an error serve has already written to its log; main only sets the exit
+// status for it.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+func serve(ctx context.Context, s *serveSettings, log *slog.Logger, logOut *logWriter, e env) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
 	retirement := keyRetirement(s.tokens, s.keyReloadInterval)
-	keys, keyFile, err := loadSigningKeys(s.tokens, s.store, retirement, e)
+	keys, keyFile, err := loadSigningKeys(s.tokens, s.store, retirement, log)
 	if err != nil {
 		return err
 	}
@@ -149,16 +174,13 @@ func runServe(ctx context.Context, args []string, e env) error {
 			return err
 		}
 	}
-	logOut := newLogWriter(e.stderr)
-	defer logOut.Close()
-	log := newLogger(s.logFormat, logOut)
 	db, err := openStore(ctx, s.store, store.WithUserCache(s.caches.userCache))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	hasher := password.NewHasher(password.DefaultParams)
-	if err := ensureAdmin(ctx, db, hasher, e); err != nil {
+	if err := ensureAdmin(ctx, db, hasher, *s, log, e); err != nil {
 		return err
 	}
 	// The hasher's dummy hash (and the admin's) left tens of MiB of argon2 memory behind:
@@ -265,29 +287,6 @@ func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *t
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
-}
-
-// ensureAdmin creates user admin with a random password on an empty store, and prints the
-// password once, on standard output, never in a log.
-func ensureAdmin(ctx context.Context, db *store.DB, hasher *password.Hasher, e env) error {
-	n, err := db.CountUsers(ctx)
-	if err != nil || n > 0 {
-		return err
-	}
-	pw := rand.Text()
-	hash, err := hasher.Hash(pw)
-	if err != nil {
-		return err
-	}
-	_, err = db.CreateUser(ctx, ciphemic.User{Username: "admin", PasswordHash: hash, Role: ciphemic.RoleAdmin, IsActive: true})
-	if ciphemic.ErrorCode(err) == ciphemic.CodeConflict {
-		return nil // another instance created it first
-	}
-	if err != nil {
-		return fmt.Errorf("create admin: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "Created user admin with password %s (shown once; change it with POST /api/me/password/)\n", pw)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -129,18 +130,24 @@ func parseTrustedProxies(list string) (trustedProxies, error) {
 		if !strings.Contains(item, "/") {
 			addr, err := netip.ParseAddr(item)
 			if err != nil {
-				return nil, err
+				return nil, badProxy(item)
 			}
 			tp = append(tp, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
 			continue
 		}
 		p, err := netip.ParsePrefix(item)
 		if err != nil {
-			return nil, err
+			return nil, badProxy(item)
 		}
 		tp = append(tp, p.Masked())
 	}
 	return tp, nil
+}
+
+// badProxy says what a --trusted-proxies item should have been, where netip's error would
+// quote its own call (ParseAddr("notanip")).
+func badProxy(item string) error {
+	return fmt.Errorf("%q is not an IP address or CIDR prefix (e.g. 10.0.0.0/8, 192.0.2.1)", item)
 }
 
 // ParseTrustedProxies validates a --trusted-proxies value ("10.0.0.0/8, 192.0.2.1").

@@ -87,16 +87,18 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // withRequestLog gives every request an id (echoed as X-Request-Id), counts it in the
-// metrics and logs one line for it. Only the method, path, status, size and duration are
+// metrics and logs one line for it. The id is the X-Request-Id a trusted proxy sent, so
+// that the proxy's log and this one name a request alike, or a new one (requestIDOf). Only the method, path, status, size and duration are
 // logged: never headers, query strings or bodies, where tokens and passwords travel. It
 // runs on every request, so it allocates only its requestState and the id: the logger
 // writes through a buffer (cmd/ciphemic's logWriter), not a system call per line.
-func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, next http.Handler) http.Handler {
+func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, proxies trustedProxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		st := &requestState{statusRecorder: statusRecorder{ResponseWriter: w}, id: newRequestID(),
+		id := requestIDOf(r, proxies)
+		st := &requestState{statusRecorder: statusRecorder{ResponseWriter: w}, id: id[0],
 			route: routeUnmatched, base: log}
-		w.Header()["X-Request-Id"] = []string{st.id}
+		w.Header()["X-Request-Id"] = id
 		r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
 		next.ServeHTTP(&st.statusRecorder, r)
 		elapsed := time.Since(start)
@@ -121,8 +123,40 @@ func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, next http.H
 	})
 }
 
-// newRequestID returns 16 random hex characters. The id is always made here, never taken
-// from the client, so a log line cannot be forged or spoofed through a header. It needs
+// requestIDOf is the request's id, as the one-element value of its X-Request-Id response
+// header: the X-Request-Id a trusted proxy sent, when it sent one that is safe to log
+// (validRequestID), and otherwise a new one. A client's own is never believed, so it
+// cannot make its requests look like another's in the log or the audit trail. The
+// header's own slice is reused, and the peer's address is parsed only when there is a
+// header and proxies to believe: most requests pay one map lookup for it.
+func requestIDOf(r *http.Request, proxies trustedProxies) []string {
+	if len(proxies) > 0 {
+		if v := r.Header["X-Request-Id"]; len(v) == 1 && validRequestID(v[0]) && proxies.trusts(r) {
+			return v
+		}
+	}
+	return []string{newRequestID()}
+}
+
+// maxRequestIDLen bounds a proxy's id: a UUID is 36 bytes, and the id is in every line.
+const maxRequestIDLen = 128
+
+// validRequestID accepts 1 to maxRequestIDLen printable ASCII characters, no spaces: nothing
+// that could end or forge a log line, or hide in one.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID returns 16 random hex characters, the id of a request no trusted proxy
+// named. It needs
 // to be unique, not secret, so it comes from math/rand/v2's per-thread ChaCha8 rather
 // than a getrandom(2) call per request.
 func newRequestID() string {

@@ -14,7 +14,7 @@ import (
 func TestPanicIsGeneric500(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	h := withRequestLog(log, nil, nil, withRecover(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := withRequestLog(log, nil, nil, nil, withRecover(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("secret internal detail")
 	})))
 	w := httptest.NewRecorder()
@@ -33,7 +33,7 @@ func TestPanicIsGeneric500(t *testing.T) {
 func TestRequestLogOmitsSecrets(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	h := withRequestLog(log, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := withRequestLog(log, nil, nil, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(204)
 	}))
 	req := httptest.NewRequest(http.MethodPost, "/api/token/?token=querysecret", strings.NewReader(`{"password":"bodysecret"}`))

@@ -36,7 +36,7 @@ type Config struct {
 	// answer 503: past it a revoked token could pass unnoticed, so the server fails closed.
 	// Zero disables the check.
 	RevocationMaxAge time.Duration
-	// TrustedProxies are the peers whose X-Forwarded-For/-Proto/-Host headers are believed
+	// TrustedProxies are the peers whose X-Forwarded-For/-Proto/-Host and X-Request-Id headers are believed
 	// (ParseTrustedProxies); empty means none, the safe default.
 	TrustedProxies []netip.Prefix
 	// AllowedHosts are the hosts the API answers for, as Django's ALLOWED_HOSTS
@@ -174,6 +174,6 @@ func withMiddleware(cfg Config, m *metrics, h http.Handler) http.Handler {
 	if cfg.AccessLog != nil {
 		access = newAccessLog(cfg.AccessLog, cfg.LogFormat)
 	}
-	h = withRequestLog(cfg.Logger, access, m, h)
+	h = withRequestLog(cfg.Logger, access, m, trustedProxies(cfg.TrustedProxies), h)
 	return h
 }

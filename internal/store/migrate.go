@@ -20,47 +20,83 @@ type migration struct {
 // Migrate applies, in order, every embedded migration not yet recorded in
 // schema_migrations, each in its own transaction. Running it again does nothing.
 func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := readMigrations(db.dialect.Migrations)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, m := range ms {
-		err := db.update(ctx, "migrate "+m.name, func(tx *sql.Tx) error {
-			return db.migrateTx(ctx, tx, m)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return db.prepareWrites(ctx)
+	_, err := db.MigrateApplied(ctx)
+	return err
 }
 
-func (db *DB) migrateTx(ctx context.Context, tx *sql.Tx, m migration) error {
-	if db.dialect.MigrationLock != "" {
-		if _, err := tx.ExecContext(ctx, db.dialect.MigrationLock); err != nil {
+// MigrateApplied is Migrate that also returns the names of the migrations it applied
+// ("0001_init.sql"), none when the schema was current, so that an operator running
+// `ciphemic migrate` learns what changed.
+func (db *DB) MigrateApplied(ctx context.Context) ([]string, error) {
+	ms, err := readMigrations(db.dialect.Migrations)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	var applied []string
+	for _, m := range ms {
+		var done bool
+		err := db.update(ctx, "migrate "+m.name, func(tx *sql.Tx) (err error) {
+			done, err = db.migrateTx(ctx, tx, m)
 			return err
+		})
+		if err != nil {
+			return applied, err
+		}
+		if done {
+			applied = append(applied, m.name)
 		}
 	}
-	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	return applied, db.prepareWrites(ctx)
+}
+
+// HasSchema reports whether a migration was ever applied to the database: whether it is
+// a ciphemic database at all. It changes nothing (the table it may create to ask is
+// rolled back), so that commands which must not create a database can refuse an empty one.
+func (db *DB) HasSchema(ctx context.Context) (bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, db.fail("has schema", err)
+	}
+	defer tx.Rollback() // never commit: asking must not create the table
+	if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+		return false, db.fail("has schema", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return false, db.fail("has schema", err)
+	}
+	return n > 0, nil
+}
+
+// createSchemaMigrations makes the table that records applied migrations.
+const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version BIGINT PRIMARY KEY,
 		applied_at BIGINT NOT NULL
 	)`
-	if _, err := tx.ExecContext(ctx, create); err != nil {
-		return err
+
+// migrateTx applies m unless schema_migrations records it, and reports whether it did.
+func (db *DB) migrateTx(ctx context.Context, tx *sql.Tx, m migration) (bool, error) {
+	if db.dialect.MigrationLock != "" {
+		if _, err := tx.ExecContext(ctx, db.dialect.MigrationLock); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
+		return false, err
 	}
 	var n int
 	err := tx.QueryRowContext(ctx,
 		`SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n)
 	if err != nil || n > 0 {
-		return err
+		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, m.body); err != nil {
-		return err
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
 		m.version, micros(db.clock()))
-	return err
+	return err == nil, err
 }
 
 // readMigrations returns the *.sql files at the root of fsys, ordered by the number

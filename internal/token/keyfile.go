@@ -17,33 +17,56 @@ import (
 func WriteKeyFile(path string, content []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*.tmp") // CreateTemp uses mode 0600
 	if err != nil {
-		return fmt.Errorf("write key file: %w", err)
+		return keyFileErr(path, err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := writeAndClose(tmp, content); err != nil {
-		return fmt.Errorf("write key file: %w", err)
+		return keyFileErr(path, err)
 	}
 	err = os.Link(tmp.Name(), path)
 	if err == nil || errors.Is(err, fs.ErrExist) {
-		return wrapKeyFileErr(err)
+		return keyFileErr(path, err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) // #nosec G304 -- the operator's key file path
 	if err != nil {
-		return wrapKeyFileErr(err)
+		return keyFileErr(path, err)
 	}
 	if err := writeAndClose(f, content); err != nil {
 		_ = os.Remove(path) // the write's error is the one to report
-		return wrapKeyFileErr(err)
+		return keyFileErr(path, err)
 	}
 	return nil
 }
 
-func wrapKeyFileErr(err error) error {
+// keyFileErr names the key file the operator gave, never the temporary file beside it
+// (.key-4065196895.tmp), which they never named and cannot find: the system error is
+// taken out of its path error and put after path.
+func keyFileErr(path string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("write key file: %w", err)
+	if errors.Is(err, fs.ErrExist) {
+		return existsError{path}
+	}
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("write key file %s: %w", path, err)
 }
+
+// existsError is WriteKeyFile's refusal of an existing file; it matches fs.ErrExist.
+type existsError struct{ path string }
+
+func (e existsError) Error() string {
+	return e.path + " already exists (a key file is never overwritten)"
+}
+
+func (e existsError) Is(target error) bool { return target == fs.ErrExist }
 
 func writeAndClose(f *os.File, content []byte) error {
 	_, err := f.Write(content)

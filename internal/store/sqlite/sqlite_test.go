@@ -3,8 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -242,5 +245,32 @@ func TestFileIsPrivate(t *testing.T) {
 		if mode := info.Mode().Perm(); mode&0o077 != 0 {
 			t.Errorf("%s mode = %v, want no group or other access", filepath.Base(p), mode)
 		}
+	}
+}
+
+// TestMigrateAppliedNames: HasSchema tells a fresh database from a migrated one without
+// creating anything, and a fresh database reports every migration it applied, by file
+// name and in order, so that `ciphemic migrate` can say what it changed.
+func TestMigrateAppliedNames(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "names.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	for range 2 { // asking twice: the first asking created nothing
+		if has, err := db.HasSchema(t.Context()); err != nil || has {
+			t.Fatalf("HasSchema() on a fresh database = %t, %v; want false", has, err)
+		}
+	}
+	applied, err := db.MigrateApplied(t.Context())
+	if err != nil {
+		t.Fatalf("MigrateApplied: %v", err)
+	}
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	for i, n := range names {
+		names[i] = path.Base(n)
+	}
+	if !slices.Equal(applied, names) {
+		t.Errorf("MigrateApplied() on a fresh database = %q, want %q", applied, names)
 	}
 }

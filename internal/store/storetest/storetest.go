@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		fn   func(t *testing.T, db *store.DB)
 	}{
 		{"MigrateTwice", testMigrateTwice},
+		{"HasSchema", testHasSchema},
 		{"Ping", testPing},
 		{"PoolStats", testPoolStats},
 		{"CreateUser", testCreateUser},
@@ -119,11 +120,24 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	}
 }
 
+// testHasSchema: asking whether a database holds ciphemic's schema creates nothing, so a
+// command refusing an empty database leaves it empty.
+func testHasSchema(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if has, err := db.HasSchema(ctx); err != nil || !has {
+		t.Errorf("HasSchema() after Migrate() = %t, %v; want true", has, err)
+	}
+}
+
 func testMigrateTwice(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	u := mustUser(t, db, "alice")
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("second Migrate() = %v, want nil", err)
+	}
+	// An operator is told "the schema was current", not that something was applied.
+	if applied, err := db.MigrateApplied(ctx); err != nil || len(applied) != 0 {
+		t.Errorf("MigrateApplied() on a current schema = %q, %v; want none", applied, err)
 	}
 	if _, err := db.User(ctx, u.ID); err != nil {
 		t.Errorf("User(%d) after second Migrate() = %v, want the user kept", u.ID, err)
