@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +51,11 @@ type process struct {
 // and waits until it listens; t's end kills it if the test has not stopped it.
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	var database string
+	if i := slices.Index(args, "--database"); i >= 0 && i+1 < len(args) {
+		database = args[i+1]
+	}
+	pwFile := adminPasswordFileOf(t, database, args)
 	args = append([]string{"-test.run=^TestHelperMain$", "--", "serve", "--addr", "127.0.0.1:0"}, args...)
 	cmd := exec.Command(os.Args[0], args...) // #nosec G204 -- the test binary itself, with the test's own arguments
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
@@ -67,9 +73,6 @@ func startProcess(t *testing.T, args ...string) *process {
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
-		if m := adminRE.FindStringSubmatch(lines.Text()); m != nil {
-			p.adminPW = m[1]
-		}
 		if m := listeningRE.FindStringSubmatch(lines.Text()); m != nil {
 			p.url = m[1]
 			break
@@ -78,6 +81,7 @@ func startProcess(t *testing.T, args ...string) *process {
 	if p.url == "" {
 		t.Fatalf("serve did not start: %v\n%s", <-p.exited, p.log())
 	}
+	p.adminPW = readAdminPassword(t, pwFile)
 	go io.Copy(io.Discard, out)
 	return p
 }
