@@ -37,7 +37,9 @@ func TestSystemdUnitSettings(t *testing.T) {
 			t.Errorf("the unit sets %s, which is no flag of serve", name)
 		}
 	}
-	e := env{getenv: func(k string) string { return vars[k] }}
+	// The unit's state directory exists where it runs (systemd makes it), not here.
+	state := t.TempDir()
+	e := env{getenv: func(k string) string { return strings.ReplaceAll(vars[k], "/var/lib/ciphemic", state) }}
 	if err := parseFlags(fs, nil, e); err != nil {
 		t.Fatalf("serve with the unit's settings: %v", err)
 	}
