@@ -26,6 +26,7 @@ type serveSettings struct {
 	tokens       tokenSettings
 	throttle     throttleSettings
 	audit        auditSettings
+	housekeeping housekeepingSettings
 	cookie       cookieSettings
 	addr         string
 	tlsCertFile  string
@@ -48,6 +49,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.tokens.register(fs)
 	s.throttle.register(fs)
 	s.audit.register(fs)
+	s.housekeeping.register(fs)
 	s.cookie.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
@@ -145,6 +147,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	go view.Run(ctx, db, revocationSyncInterval, log)
 	go runAuditPruner(ctx, db, s.audit.retention, auditPruneInterval, time.Now, log)
+	startHousekeeper(ctx, db, s.housekeeping, log)
 	warnAlgorithm(log, keys, s.tokens.algorithm)
 	s.cookie.warn(log)
 	startKeyReload(ctx, newKeyReloader(keyFile, s.tokens.algorithm, keyRetention(s.tokens), tokens, log), s.keyReloadInterval)
