@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"math"
 	"time"
 )
 
@@ -12,17 +13,35 @@ import (
 // of such rows and one DELETE of them all would hold SQLite's only writer (and on
 // PostgreSQL, lock every row) for as long as it runs, stalling every login and refresh.
 //
+// A batch's cost per row grows with the tables (every row deleted is an entry in four
+// B-trees, at random places), so a fixed number of rows is not a fixed time: among a
+// million rows, deleting 1,000 holds SQLite's writer for some 70 ms, while a refresh
+// commits in a fraction of a millisecond. So batches are also held to a time budget, the
+// backend's (Dialect.SweepBatchTime): after a batch that ran over it, the next is smaller
+// in proportion, and quick batches grow back towards the row limit. And the pause after a
+// batch is at least as long as the batch, so that housekeeping never has the writer more
+// than half of the time, whatever the batches cost.
+//
 // An expired refresh token's row answers nothing a missing row does not: the store refuses
 // a token whose expiry has passed before it looks at the blacklist (tokenState.check), so a
 // spent token's record, which reuse detection needs, stays exactly as long as it matters.
 
 // DefaultSweepBatch is the most rows one housekeeping transaction deletes unless told
-// otherwise: a request waiting for the writer waits for at most one batch.
+// otherwise.
 const DefaultSweepBatch = 1000
 
-// DefaultSweepPause is the wait between two batches unless told otherwise. It lets the
-// requests queued for the writer, in this process or another, have it before the next
-// batch, and bounds the share of the writer's time that housekeeping takes.
+// DefaultSweepBatchTime is the time budget of one housekeeping transaction where neither
+// the caller nor the backend (Dialect.SweepBatchTime) says otherwise: a request that finds
+// the writer taken by housekeeping waits about this long at most.
+const DefaultSweepBatchTime = 5 * time.Millisecond
+
+// minSweepBatch is the fewest rows a batch deletes however slow batches are, so that a
+// sweep always progresses.
+const minSweepBatch = 10
+
+// DefaultSweepPause is the shortest wait between two batches unless told otherwise. It
+// lets the requests queued for the writer, in this process or another, have it before
+// the next batch.
 const DefaultSweepPause = 10 * time.Millisecond
 
 // Sweep says what one housekeeping run deletes and how.
@@ -35,7 +54,12 @@ type Sweep struct {
 	LoginFailuresBefore time.Time
 	// Batch is the most rows one transaction deletes; 0 or less: DefaultSweepBatch.
 	Batch int
-	// Pause is the wait between two batches; 0: DefaultSweepPause; negative: none.
+	// BatchTime is the time budget of one transaction, measured with the store's clock;
+	// 0: the backend's (Dialect.SweepBatchTime, else DefaultSweepBatchTime); negative:
+	// none, every batch is Batch rows.
+	BatchTime time.Duration
+	// Pause is the shortest wait between two batches, which is also never shorter than
+	// the batch before it; 0: DefaultSweepPause; negative: no wait at all.
 	Pause time.Duration
 	// OnBatch, when set, is called after every committed transaction with the table it
 	// deleted from and how many rows it deleted (0 for the one that finds none left).
@@ -52,30 +76,45 @@ func (s Swept) Total() int64 {
 	return s.RefreshTokens + s.Revocations + s.LoginFailures
 }
 
-// sweepTable is the batch delete of one table: its query deletes at most $2 rows whose
-// expiry is at or before $1, chosen through the index on that expiry, by primary key.
-// DELETE … LIMIT is not standard SQL; a subquery with LIMIT runs on SQLite and PostgreSQL.
+// sweepTable is the batch delete of one table. Its query deletes the at most $2 rows with
+// the earliest expiries between $3 and $1 (both inclusive), read in the order of the index
+// on that expiry, and returns their expiries. DELETE … LIMIT is not standard SQL; a
+// subquery with LIMIT runs on SQLite and PostgreSQL. $3 is where the previous batch
+// stopped: PostgreSQL keeps deleted rows and their index entries until VACUUM, and a batch
+// that started from the beginning again would read past all of them, so that a sweep's
+// cost grew with the square of its rows. The ORDER BY keeps PostgreSQL's planner on the
+// index: when most rows match it would otherwise choose a sequential scan, which has the
+// same problem.
 type sweepTable struct {
 	name, query string
 }
 
 var (
 	sweepRefreshTokens = sweepTable{"refresh_tokens", `DELETE FROM refresh_tokens WHERE jti IN
-		(SELECT jti FROM refresh_tokens WHERE expires_at <= $1 LIMIT $2)`}
+		(SELECT jti FROM refresh_tokens WHERE expires_at >= $3 AND expires_at <= $1
+			ORDER BY expires_at LIMIT $2)
+		RETURNING expires_at`}
 	sweepRevocations = sweepTable{"revocations", `DELETE FROM revocations WHERE id IN
-		(SELECT id FROM revocations WHERE expires_at <= $1 LIMIT $2)`}
+		(SELECT id FROM revocations WHERE expires_at >= $3 AND expires_at <= $1
+			ORDER BY expires_at LIMIT $2)
+		RETURNING expires_at`}
 	sweepLoginFailures = sweepTable{"login_failures", `DELETE FROM login_failures WHERE username_sha256 IN
 		(SELECT username_sha256 FROM login_failures
-			WHERE last_failure_at <= $1 AND (blocked_until IS NULL OR blocked_until <= $1) LIMIT $2)`}
+			WHERE last_failure_at >= $3 AND last_failure_at <= $1
+				AND (blocked_until IS NULL OR blocked_until <= $1)
+			ORDER BY last_failure_at LIMIT $2)
+		RETURNING last_failure_at`}
 )
 
-// Sweep deletes, in batches of s.Batch rows with s.Pause between them, the expired
-// refresh tokens, the expired revocations and, when s.LoginFailuresBefore is set, the
-// stale failed-login counts, until none is left, and returns how many rows of each it
-// deleted. When ctx ends it stops between batches with ctx's error; the batches already
-// committed stay deleted and are counted.
+// Sweep deletes the expired refresh tokens, the expired revocations and, when
+// s.LoginFailuresBefore is set, the stale failed-login counts, until none is left, and
+// returns how many rows of each it deleted. It deletes them in batches of at most s.Batch
+// rows held to s.BatchTime, each followed by a pause of at least s.Pause and at least its
+// own duration, as the comment at the top of this file explains. When ctx ends it stops
+// between batches with ctx's error; the batches already committed stay deleted and are
+// counted.
 func (db *DB) Sweep(ctx context.Context, s Sweep) (Swept, error) {
-	s = s.withDefaults(db.clock)
+	s = s.withDefaults(db)
 	var (
 		out Swept
 		err error
@@ -92,12 +131,18 @@ func (db *DB) Sweep(ctx context.Context, s Sweep) (Swept, error) {
 	return out, err
 }
 
-func (s Sweep) withDefaults(clock func() time.Time) Sweep {
+func (s Sweep) withDefaults(db *DB) Sweep {
 	if s.Now.IsZero() {
-		s.Now = clock()
+		s.Now = db.clock()
 	}
 	if s.Batch <= 0 {
 		s.Batch = DefaultSweepBatch
+	}
+	if s.BatchTime == 0 {
+		s.BatchTime = db.dialect.SweepBatchTime
+	}
+	if s.BatchTime == 0 {
+		s.BatchTime = DefaultSweepBatchTime
 	}
 	if s.Pause == 0 {
 		s.Pause = DefaultSweepPause
@@ -109,36 +154,90 @@ func (s Sweep) withDefaults(clock func() time.Time) Sweep {
 // that no row was left when it ran.
 func (db *DB) sweep(ctx context.Context, s Sweep, t sweepTable, cutoff int64) (int64, error) {
 	var total int64
+	from := int64(math.MinInt64)
+	size := s.Batch
 	for {
-		n, err := db.deleteBatch(ctx, t, cutoff, s.Batch)
+		b, err := db.deleteBatch(ctx, t, cutoff, from, size)
 		if err != nil {
 			return total, err
 		}
-		total += n
+		total += b.deleted
 		if s.OnBatch != nil {
-			s.OnBatch(t.name, n)
+			s.OnBatch(t.name, b.deleted)
 		}
-		if n < int64(s.Batch) {
+		if b.deleted < int64(size) {
 			return total, nil
 		}
-		if err := pause(ctx, s.Pause); err != nil {
+		// Rows expiring at b.last itself may be left (ties past the limit): from is inclusive.
+		from = b.last
+		size = nextBatchSize(size, s.Batch, b.took, s.BatchTime)
+		if err := pause(ctx, pauseAfter(b.took, s.Pause)); err != nil {
 			return total, db.fail("sweep "+t.name, err)
 		}
 	}
 }
 
+// tick reads the store's clock for measuring a duration: unlike clock, it keeps the
+// monotonic reading of time.Now, so that a wall-clock step cannot distort it.
+func (db *DB) tick() time.Time {
+	return (*db.now.Load())()
+}
+
+// nextBatchSize is the size of the batch after one of size rows that took took: smaller in
+// proportion when it ran over budget, twice as large when it took less than half of it,
+// and within [minSweepBatch, limit]. A negative budget keeps every batch at limit.
+func nextBatchSize(size, limit int, took, budget time.Duration) int {
+	switch {
+	case budget < 0:
+		return limit
+	case took > budget:
+		size = int(int64(size) * int64(budget) / int64(took))
+	case took < budget/2:
+		size *= 2
+	}
+	return min(limit, max(minSweepBatch, size))
+}
+
+// pauseAfter is the wait after a batch that took took: at least as long as the batch, so
+// that housekeeping holds the writer half of the time at most, and at least least;
+// nothing when least is negative.
+func pauseAfter(took, least time.Duration) time.Duration {
+	if least < 0 {
+		return 0
+	}
+	return max(least, took)
+}
+
+// batch is what one batch did: how many rows it deleted, the latest expiry among them,
+// and how long it held its transaction, from its first statement to its commit (the
+// wait for the writer before it does not count).
+type batch struct {
+	deleted, last int64
+	took          time.Duration
+}
+
 // deleteBatch runs one batch of t in its own transaction.
-func (db *DB) deleteBatch(ctx context.Context, t sweepTable, cutoff int64, limit int) (int64, error) {
-	var n int64
+func (db *DB) deleteBatch(ctx context.Context, t sweepTable, cutoff, from int64, limit int) (batch, error) {
+	b := batch{last: from}
+	var start time.Time
 	err := db.update(ctx, "sweep "+t.name, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, t.query, cutoff, limit)
+		start = db.tick()
+		rows, err := tx.QueryContext(ctx, t.query, cutoff, limit, from)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var expiry int64
+			if err := rows.Scan(&expiry); err != nil {
+				return err
+			}
+			b.deleted, b.last = b.deleted+1, max(b.last, expiry)
+		}
+		return rows.Err()
 	})
-	return n, err
+	b.took = db.tick().Sub(start)
+	return b, err
 }
 
 // pause waits for d (nothing when d is not positive) or until ctx ends.
@@ -168,5 +267,5 @@ func (db *DB) FlushExpired(ctx context.Context, now time.Time) (int64, error) {
 // ended at or before before, and returns how many it deleted. Call it with now minus the
 // caller's forgetAfter: such counts would start again at 1 anyway, so only stale rows go.
 func (db *DB) FlushLoginFailures(ctx context.Context, before time.Time) (int64, error) {
-	return db.sweep(ctx, Sweep{}.withDefaults(db.clock), sweepLoginFailures, micros(before))
+	return db.sweep(ctx, Sweep{}.withDefaults(db), sweepLoginFailures, micros(before))
 }

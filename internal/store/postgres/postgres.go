@@ -62,6 +62,9 @@ func dialect() store.Dialect {
 		Classify:      classify,
 		LockRows:      " FOR UPDATE",
 		ResetIdentity: resetIdentity,
+		// Requests never wait for a housekeeping transaction's row locks here, but a
+		// refresh's commit waits for the WAL the sweep wrote before it to reach the disk.
+		SweepBatchTime: 5 * time.Millisecond,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,5 +173,36 @@ func testSweepCancel(t *testing.T, db *store.DB) {
 	swept, err = db.Sweep(context.Background(), store.Sweep{Batch: 10, Pause: -1})
 	if err != nil || swept.RefreshTokens != 15 {
 		t.Errorf("Sweep() after the cancelled one = %+v, %v, want the 15 left deleted", swept, err)
+	}
+}
+
+// testSweepAdapts: a batch that runs over its time budget makes the next one smaller in
+// proportion (down to 10 rows), and quick batches grow back, doubling, towards the limit.
+// The store's clock, which a sweep times its batches with, makes the first batch take a
+// second and every later one a microsecond.
+func testSweepAdapts(t *testing.T, db *store.DB) {
+	u := mustUser(t, db, "alice")
+	for i := range 250 {
+		mustTokenAt(t, db, u.ID, jti("x", i), t0.Add(-time.Duration(i+1)*time.Second))
+	}
+	var calls atomic.Int64
+	db.SetNow(func() time.Time {
+		n := calls.Add(1)
+		if n <= 2 {
+			return t0.Add(time.Duration(n) * time.Second)
+		}
+		return t0.Add(2*time.Second + time.Duration(n)*time.Microsecond)
+	})
+	var got []int64
+	s := store.Sweep{Now: t0, Batch: 100, Pause: -1, OnBatch: func(table string, n int64) {
+		if table == "refresh_tokens" {
+			got = append(got, n)
+		}
+	}}
+	if swept, err := db.Sweep(context.Background(), s); err != nil || swept.RefreshTokens != 250 {
+		t.Fatalf("Sweep() = %+v, %v, want 250 refresh tokens deleted", swept, err)
+	}
+	if want := []int64{100, 10, 20, 40, 80, 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Sweep() batches = %v, want %v", got, want)
 	}
 }

@@ -102,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Sweep", testSweep},
 		{"SweepBatches", testSweepBatches},
 		{"SweepCancel", testSweepCancel},
+		{"SweepAdapts", testSweepAdapts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
