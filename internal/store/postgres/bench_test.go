@@ -12,7 +12,7 @@ import (
 // The refresh-path benchmarks of issue 7 (storebench), on PostgreSQL
 // (CIPHEMIC_TEST_POSTGRES_URL, default DefaultTestURL):
 //
-//	go test -run '^$' -bench 'RotateRows|RotateDuringCleanup' -benchtime 5000x ./internal/store/postgres/
+//	go test -run '^$' -bench 'RotateRows|RotateDuringCleanup' -benchtime 1x ./internal/store/postgres/
 
 var backend = storebench.Backend{Open: openBench, InsertRows: 500, AfterSeed: vacuumAnalyze}
 
