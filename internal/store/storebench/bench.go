@@ -69,10 +69,11 @@ func newChains(heads []string) *chains {
 func (c *chains) rotate(b *testing.B, db *store.DB) time.Duration {
 	i := c.next % len(c.heads)
 	c.next++
-	next := randomJTI(c.rng)
+	at := time.Now()
+	next := jtiAt(c.rng, at.UnixMicro())
+	rt := ciphemic.RefreshToken{JTI: next, ExpiresAt: at.Add(lifetime)}
 	start := time.Now()
-	rt := ciphemic.RefreshToken{JTI: next, ExpiresAt: start.Add(lifetime)}
-	if _, err := db.RotateRefreshToken(context.Background(), c.heads[i], rt, true, start); err != nil {
+	if _, err := db.RotateRefreshToken(context.Background(), c.heads[i], rt, true, at); err != nil {
 		b.Fatalf("RotateRefreshToken(%s) = %v", c.heads[i], err)
 	}
 	c.heads[i] = next

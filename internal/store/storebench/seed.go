@@ -8,6 +8,7 @@ package storebench
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -138,7 +139,7 @@ func family(rng *rand.Rand, user, start int64, k int, add func(row) error) int {
 	step := int64(rotateEvery / time.Microsecond)
 	jtis := make([]string, k)
 	for i := range jtis {
-		jtis[i] = randomJTI(rng)
+		jtis[i] = jtiAt(rng, start+int64(i)*step)
 	}
 	for i, jti := range jtis {
 		issued := start + int64(i)*step
@@ -152,16 +153,19 @@ func family(rng *rand.Rand, user, start int64, k int, add func(row) error) int {
 	return k
 }
 
-// randomJTI is 32 lowercase hex characters, as the token service's JTIs are.
-func randomJTI(rng *rand.Rand) string {
-	var b [16]byte
-	for i := range 2 {
-		v := rng.Uint64()
-		for j := range 8 {
-			b[8*i+j] = byte(v >> (8 * j))
-		}
-	}
-	return hex.EncodeToString(b[:])
+// jtiAt is a jti issued at the unix microsecond at, shaped as the token service makes
+// them (internal/token's newJTI): a UUIDv7 in 32 lowercase hex digits, 48 bits of unix
+// milliseconds, then random bits. That the jtis of later tokens sort later matters here:
+// the primary-key index then grows at its end, as it does in a real database, instead of
+// at random places.
+func jtiAt(rng *rand.Rand, at int64) string {
+	ms := uint64(at / 1000) // #nosec G115 -- a positive instant
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[:8], ms<<16|rng.Uint64()&0xffff)
+	binary.BigEndian.PutUint64(u[8:], rng.Uint64())
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // variant 10
+	return hex.EncodeToString(u[:])
 }
 
 // inserter batches rows into multi-row INSERTs of chunk rows, through one prepared
