@@ -64,7 +64,7 @@ func dialect() store.Dialect {
 		ResetIdentity: resetIdentity,
 		// Requests never wait for a housekeeping transaction's row locks here, but a
 		// refresh's commit waits for the WAL the sweep wrote before it to reach the disk.
-		SweepBatchTime: 5 * time.Millisecond,
+		SweepBatchTime: 2 * time.Millisecond,
 	}
 }
 
