@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/ciphemic/ciphemic/internal/httpapi"
 )
 
 // runFlushExpiredTokens is `ciphemic flushexpiredtokens`, simplejwt's command of that name:
 // expired refresh-token rows (and expired revocations, stale failed-login counts and audit
-// events past --audit-retention) are deleted; run it from cron.
+// events past --audit-retention) are deleted; run it from cron when serve's housekeeper is
+// off (--housekeeping-interval 0).
 func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
 	var (
 		ss storeSettings
@@ -31,18 +30,17 @@ func runFlushExpiredTokens(ctx context.Context, args []string, e env) error {
 	}
 	defer db.Close()
 	now := time.Now()
-	n, err := db.FlushExpired(ctx, now)
+	// The same batches as serve's housekeeper, so that running this from cron next to
+	// serving instances never holds the store's writer for long.
+	swept, err := db.Sweep(ctx, expiredAt(now))
 	if err != nil {
 		return fmt.Errorf("flush expired tokens: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "Deleted %d expired refresh tokens.\n", n)
-	// Failed-login counts older than the throttle remembers them would restart anyway.
-	n, err = db.FlushLoginFailures(ctx, now.Add(-httpapi.LoginFailureMemory))
+	fmt.Fprintf(e.stdout, "Deleted %d expired refresh tokens.\n", swept.RefreshTokens)
+	fmt.Fprintf(e.stdout, "Deleted %d expired revocations.\n", swept.Revocations)
+	fmt.Fprintf(e.stdout, "Deleted %d stale failed-login counts.\n", swept.LoginFailures)
+	n, err := pruneAudit(ctx, db, as.retention, now)
 	if err != nil {
-		return fmt.Errorf("flush login failures: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "Deleted %d stale failed-login counts.\n", n)
-	if n, err = pruneAudit(ctx, db, as.retention, now); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Deleted %d audit events older than --audit-retention.\n", n)

@@ -30,6 +30,7 @@ type serveSettings struct {
 	tokens       tokenSettings
 	throttle     throttleSettings
 	audit        auditSettings
+	housekeeping housekeepingSettings
 	cookie       cookieSettings
 	caches       cacheSettings
 	hosts        hostSettings
@@ -58,6 +59,7 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.tokens.register(fs)
 	s.throttle.register(fs)
 	s.audit.register(fs)
+	s.housekeeping.register(fs)
 	s.cookie.register(fs)
 	s.caches.register(fs)
 	s.hosts.register(fs)
@@ -201,6 +203,7 @@ func serve(ctx context.Context, s *serveSettings, log *slog.Logger, logOut *logW
 	}
 	go view.Run(ctx, db, revocationSyncInterval, log)
 	go runAuditPruner(ctx, db, s.audit.retention, auditPruneInterval, time.Now, log)
+	startHousekeeper(ctx, db, s.housekeeping, log)
 	warnAlgorithm(log, keys, s.tokens.algorithm)
 	s.cookie.warn(log)
 	allowedHosts := s.hosts.allowed(s.addr, tlsConfig)

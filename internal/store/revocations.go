@@ -100,21 +100,3 @@ func scanRevocation(row scanner) (ciphemic.Revocation, error) {
 	r.ExpiresAt, r.CreatedAt = fromMicros(expires), fromMicros(created)
 	return r, nil
 }
-
-// FlushExpired deletes the refresh tokens and revocations that expired at or before now,
-// and returns how many refresh tokens it deleted (simplejwt's flushexpiredtokens).
-func (db *DB) FlushExpired(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := db.update(ctx, "flush expired", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE expires_at <= $1`, micros(now))
-		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM revocations WHERE expires_at <= $1`, micros(now))
-		return err
-	})
-	return n, err
-}

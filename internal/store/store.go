@@ -56,6 +56,10 @@ type Dialect struct {
 	// past the table's largest id, run after inserting rows with explicit ids. It is nil
 	// where the database does that by itself (SQLite's AUTOINCREMENT).
 	ResetIdentity func(table string) string
+	// SweepBatchTime is the time budget of one housekeeping transaction (Sweep.BatchTime)
+	// on this backend: about as long as a request may wait behind one. Zero means
+	// DefaultSweepBatchTime.
+	SweepBatchTime time.Duration
 }
 
 // DB is a ciphemic store. Reads go to the read pool and writes, always in a transaction,

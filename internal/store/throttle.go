@@ -132,24 +132,6 @@ func (db *DB) ResetLoginFailures(ctx context.Context, username string) error {
 	})
 }
 
-// FlushLoginFailures deletes the counts whose last failure and block both ended at or
-// before before, and returns how many it deleted. Call it with now minus the caller's
-// forgetAfter: such counts would start again at 1 anyway, so only stale rows go.
-func (db *DB) FlushLoginFailures(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := db.update(ctx, "flush login failures", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM login_failures
-			WHERE last_failure_at <= $1 AND (blocked_until IS NULL OR blocked_until <= $1)`,
-			micros(before))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
-}
-
 // blockedAfter is until when it lies after now, else the zero time.
 func blockedAfter(until, now time.Time) time.Time {
 	if until.After(now) {

@@ -77,6 +77,9 @@ func dialect() store.Dialect {
 		LockRows:      " FOR UPDATE",
 		AdminLock:     adminLock,
 		ResetIdentity: resetIdentity,
+		// Requests never wait for a housekeeping transaction's row locks here, but a
+		// refresh's commit waits for the WAL the sweep wrote before it to reach the disk.
+		SweepBatchTime: 2 * time.Millisecond,
 	}
 }
 

@@ -31,7 +31,7 @@ func OpenTest(t *testing.T) *store.DB {
 
 // openTest is OpenTest that also returns the DSN of the fresh schema, so that a test can
 // open a second store on it.
-func openTest(t *testing.T) (*store.DB, string) {
+func openTest(t testing.TB) (*store.DB, string) {
 	t.Helper()
 	dsn := os.Getenv("CIPHEMIC_TEST_POSTGRES_URL")
 	if dsn == "" {
@@ -66,7 +66,7 @@ func openTest(t *testing.T) (*store.DB, string) {
 
 // mustReach returns a connection pool to dsn, or skips (or fails) t when the server
 // cannot be reached.
-func mustReach(ctx context.Context, t *testing.T, dsn string) *sql.DB {
+func mustReach(ctx context.Context, t testing.TB, dsn string) *sql.DB {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -103,7 +103,7 @@ func withSearchPath(dsn, schema string) string {
 	return dsn + " search_path=" + schema
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatalf("random schema name: %v", err)

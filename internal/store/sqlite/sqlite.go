@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -30,6 +31,11 @@ var migrations embed.FS
 
 // readConns is the size of the read pool.
 const readConns = 4
+
+// sweepBatchTime keeps each housekeeping transaction to about a millisecond: it holds the
+// only writer, so every login and refresh arriving meanwhile waits for it, and an
+// ordinary refresh commits in a fraction of that.
+const sweepBatchTime = time.Millisecond
 
 // writeParams and readParams are modernc.org/sqlite DSN parameters. busy_timeout comes
 // first in both, so the pragmas after it wait for locks instead of failing.
@@ -108,7 +114,7 @@ func dialect() store.Dialect {
 	if err != nil {
 		panic(err) // the embedded directory is fixed at build time
 	}
-	return store.Dialect{Name: "sqlite", Migrations: sub, Classify: classify}
+	return store.Dialect{Name: "sqlite", Migrations: sub, Classify: classify, SweepBatchTime: sweepBatchTime}
 }
 
 // classify sorts modernc.org/sqlite errors by their extended result code.

@@ -108,6 +108,11 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"AuditOutlivesUser", testAuditOutlivesUser},
 		{"ListAuditEvents", testListAuditEvents},
 		{"PruneAuditEvents", testPruneAuditEvents},
+		// Housekeeping (issue 7).
+		{"Sweep", testSweep},
+		{"SweepBatches", testSweepBatches},
+		{"SweepCancel", testSweepCancel},
+		{"SweepAdapts", testSweepAdapts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"time"
+)
+
+// Housekeeping deletes the rows nothing needs any more: refresh tokens and revocations past
+// their expiry, and failed-login counts the throttle has forgotten. It deletes them in
+// small batches, each its own short transaction, because a year of traffic leaves millions
+// of such rows and one DELETE of them all would hold SQLite's only writer (and on
+// PostgreSQL, lock every row) for as long as it runs, stalling every login and refresh.
+//
+// A batch's cost per row grows with the tables (every row deleted is an entry in four
+// B-trees, at random places), so a fixed number of rows is not a fixed time: among a
+// million rows, deleting 1,000 holds SQLite's writer for some 70 ms, while a refresh
+// commits in a fraction of a millisecond. So batches are also held to a time budget, the
+// backend's (Dialect.SweepBatchTime): after a batch that ran over it, the next is smaller
+// in proportion, and quick batches grow back towards the row limit. And the pause after a
+// batch is at least as long as the batch, so that housekeeping never has the writer more
+// than half of the time, whatever the batches cost.
+//
+// An expired refresh token's row answers nothing a missing row does not: the store refuses
+// a token whose expiry has passed before it looks at the blacklist (tokenState.check), so a
+// spent token's record, which reuse detection needs, stays exactly as long as it matters.
+
+// DefaultSweepBatch is the most rows one housekeeping transaction deletes unless told
+// otherwise.
+const DefaultSweepBatch = 1000
+
+// DefaultSweepBatchTime is the time budget of one housekeeping transaction where neither
+// the caller nor the backend (Dialect.SweepBatchTime) says otherwise: a request that finds
+// the writer taken by housekeeping waits about this long at most.
+const DefaultSweepBatchTime = 5 * time.Millisecond
+
+// minSweepBatch is the fewest rows a batch deletes however slow batches are, so that a
+// sweep always progresses.
+const minSweepBatch = 10
+
+// DefaultSweepPause is the shortest wait between two batches unless told otherwise. It
+// lets the requests queued for the writer, in this process or another, have it before
+// the next batch.
+const DefaultSweepPause = 10 * time.Millisecond
+
+// Sweep says what one housekeeping run deletes and how.
+type Sweep struct {
+	// Now: refresh tokens and revocations that expired at or before Now are deleted. The
+	// zero time means the store's clock.
+	Now time.Time
+	// LoginFailuresBefore: failed-login counts whose last failure and block both ended at
+	// or before it are deleted (FlushLoginFailures). The zero time keeps every count.
+	LoginFailuresBefore time.Time
+	// Batch is the most rows one transaction deletes; 0 or less: DefaultSweepBatch.
+	Batch int
+	// BatchTime is the time budget of one transaction, measured with the store's clock;
+	// 0: the backend's (Dialect.SweepBatchTime, else DefaultSweepBatchTime); negative:
+	// none, every batch is Batch rows.
+	BatchTime time.Duration
+	// Pause is the shortest wait between two batches, which is also never shorter than
+	// the batch before it; 0: DefaultSweepPause; negative: no wait at all.
+	Pause time.Duration
+	// OnBatch, when set, is called after every committed transaction with the table it
+	// deleted from and how many rows it deleted (0 for the one that finds none left).
+	OnBatch func(table string, deleted int64)
+}
+
+// Swept counts the rows one sweep deleted.
+type Swept struct {
+	RefreshTokens, Revocations, LoginFailures int64
+}
+
+// Total is the number of rows deleted from every table.
+func (s Swept) Total() int64 {
+	return s.RefreshTokens + s.Revocations + s.LoginFailures
+}
+
+// sweepTable is the batch delete of one table. Its query deletes the at most $2 rows with
+// the earliest expiries between $3 and $1 (both inclusive), read in the order of the index
+// on that expiry, and returns their expiries. DELETE … LIMIT is not standard SQL; a
+// subquery with LIMIT runs on SQLite and PostgreSQL. $3 is where the previous batch
+// stopped: PostgreSQL keeps deleted rows and their index entries until VACUUM, and a batch
+// that started from the beginning again would read past all of them, so that a sweep's
+// cost grew with the square of its rows. The ORDER BY keeps PostgreSQL's planner on the
+// index: when most rows match it would otherwise choose a sequential scan, which has the
+// same problem.
+type sweepTable struct {
+	name, query string
+}
+
+var (
+	sweepRefreshTokens = sweepTable{"refresh_tokens", `DELETE FROM refresh_tokens WHERE jti IN
+		(SELECT jti FROM refresh_tokens WHERE expires_at >= $3 AND expires_at <= $1
+			ORDER BY expires_at LIMIT $2)
+		RETURNING expires_at`}
+	sweepRevocations = sweepTable{"revocations", `DELETE FROM revocations WHERE id IN
+		(SELECT id FROM revocations WHERE expires_at >= $3 AND expires_at <= $1
+			ORDER BY expires_at LIMIT $2)
+		RETURNING expires_at`}
+	sweepLoginFailures = sweepTable{"login_failures", `DELETE FROM login_failures WHERE username_sha256 IN
+		(SELECT username_sha256 FROM login_failures
+			WHERE last_failure_at >= $3 AND last_failure_at <= $1
+				AND (blocked_until IS NULL OR blocked_until <= $1)
+			ORDER BY last_failure_at LIMIT $2)
+		RETURNING last_failure_at`}
+)
+
+// Sweep deletes the expired refresh tokens, the expired revocations and, when
+// s.LoginFailuresBefore is set, the stale failed-login counts, until none is left, and
+// returns how many rows of each it deleted. It deletes them in batches of at most s.Batch
+// rows held to s.BatchTime, each followed by a pause of at least s.Pause and at least its
+// own duration, as the comment at the top of this file explains. When ctx ends it stops
+// between batches with ctx's error; the batches already committed stay deleted and are
+// counted.
+func (db *DB) Sweep(ctx context.Context, s Sweep) (Swept, error) {
+	s = s.withDefaults(db)
+	var (
+		out Swept
+		err error
+	)
+	if out.RefreshTokens, err = db.sweep(ctx, s, sweepRefreshTokens, micros(s.Now)); err != nil {
+		return out, err
+	}
+	if out.Revocations, err = db.sweep(ctx, s, sweepRevocations, micros(s.Now)); err != nil {
+		return out, err
+	}
+	if !s.LoginFailuresBefore.IsZero() {
+		out.LoginFailures, err = db.sweep(ctx, s, sweepLoginFailures, micros(s.LoginFailuresBefore))
+	}
+	return out, err
+}
+
+func (s Sweep) withDefaults(db *DB) Sweep {
+	if s.Now.IsZero() {
+		s.Now = db.clock()
+	}
+	if s.Batch <= 0 {
+		s.Batch = DefaultSweepBatch
+	}
+	if s.BatchTime == 0 {
+		s.BatchTime = db.dialect.SweepBatchTime
+	}
+	if s.BatchTime == 0 {
+		s.BatchTime = DefaultSweepBatchTime
+	}
+	if s.Pause == 0 {
+		s.Pause = DefaultSweepPause
+	}
+	return s
+}
+
+// sweep deletes batches from t until one comes back short of a full batch, which means
+// that no row was left when it ran.
+func (db *DB) sweep(ctx context.Context, s Sweep, t sweepTable, cutoff int64) (int64, error) {
+	var total int64
+	from := int64(math.MinInt64)
+	size := s.Batch
+	for {
+		b, err := db.deleteBatch(ctx, t, cutoff, from, size)
+		if err != nil {
+			return total, err
+		}
+		total += b.deleted
+		if s.OnBatch != nil {
+			s.OnBatch(t.name, b.deleted)
+		}
+		if b.deleted < int64(size) {
+			return total, nil
+		}
+		// Rows expiring at b.last itself may be left (ties past the limit): from is inclusive.
+		from = b.last
+		size = nextBatchSize(size, s.Batch, b.took, s.BatchTime)
+		if err := pause(ctx, pauseAfter(b.took, s.Pause)); err != nil {
+			return total, db.fail("sweep "+t.name, err)
+		}
+	}
+}
+
+// tick reads the store's clock for measuring a duration: unlike clock, it keeps the
+// monotonic reading of time.Now, so that a wall-clock step cannot distort it.
+func (db *DB) tick() time.Time {
+	return (*db.now.Load())()
+}
+
+// nextBatchSize is the size of the batch after one of size rows that took took: smaller in
+// proportion when it ran over budget, twice as large when it took less than half of it,
+// and within [minSweepBatch, limit]. A negative budget keeps every batch at limit.
+func nextBatchSize(size, limit int, took, budget time.Duration) int {
+	switch {
+	case budget < 0:
+		return limit
+	case took > budget:
+		size = int(int64(size) * int64(budget) / int64(took))
+	case took < budget/2:
+		size *= 2
+	}
+	return min(limit, max(minSweepBatch, size))
+}
+
+// pauseAfter is the wait after a batch that took took: at least as long as the batch, so
+// that housekeeping holds the writer half of the time at most, and at least least;
+// nothing when least is negative.
+func pauseAfter(took, least time.Duration) time.Duration {
+	if least < 0 {
+		return 0
+	}
+	return max(least, took)
+}
+
+// batch is what one batch did: how many rows it deleted, the latest expiry among them,
+// and how long it held its transaction, from its first statement to its commit (the
+// wait for the writer before it does not count).
+type batch struct {
+	deleted, last int64
+	took          time.Duration
+}
+
+// deleteBatch runs one batch of t in its own transaction.
+func (db *DB) deleteBatch(ctx context.Context, t sweepTable, cutoff, from int64, limit int) (batch, error) {
+	b := batch{last: from}
+	var start time.Time
+	err := db.update(ctx, "sweep "+t.name, func(tx *sql.Tx) error {
+		start = db.tick()
+		rows, err := tx.QueryContext(ctx, t.query, cutoff, limit, from)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var expiry int64
+			if err := rows.Scan(&expiry); err != nil {
+				return err
+			}
+			b.deleted, b.last = b.deleted+1, max(b.last, expiry)
+		}
+		return rows.Err()
+	})
+	b.took = db.tick().Sub(start)
+	return b, err
+}
+
+// pause waits for d (nothing when d is not positive) or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// FlushExpired deletes the refresh tokens and revocations that expired at or before now,
+// in batches (Sweep), and returns how many refresh tokens it deleted (simplejwt's
+// flushexpiredtokens).
+func (db *DB) FlushExpired(ctx context.Context, now time.Time) (int64, error) {
+	swept, err := db.Sweep(ctx, Sweep{Now: now})
+	return swept.RefreshTokens, err
+}
+
+// FlushLoginFailures deletes, in batches, the counts whose last failure and block both
+// ended at or before before, and returns how many it deleted. Call it with now minus the
+// caller's forgetAfter: such counts would start again at 1 anyway, so only stale rows go.
+func (db *DB) FlushLoginFailures(ctx context.Context, before time.Time) (int64, error) {
+	return db.sweep(ctx, Sweep{}.withDefaults(db), sweepLoginFailures, micros(before))
+}
