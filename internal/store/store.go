@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,8 @@ type DB struct {
 	writeStmts  stmtCache // prepared on the write pool, bound to transactions by txStmt
 	users       *userCache
 	rotations   *rotationBatcher // nil: each rotation its own transaction
+	// closers are the backend's own resources, closed before the pools (WithCloser).
+	closers []io.Closer
 }
 
 // Option configures a DB.
@@ -81,6 +84,12 @@ type Option func(*DB)
 // a zero DateJoined), so that tests control time without sleeping.
 func WithNow(now func() time.Time) Option {
 	return func(db *DB) { db.SetNow(now) }
+}
+
+// WithCloser has Close close c, before the pools: a backend's own goroutine or connection
+// that lives as long as the DB.
+func WithCloser(c io.Closer) Option {
+	return func(db *DB) { db.closers = append(db.closers, c) }
 }
 
 // New returns a DB over the given pools. It is meant for backend packages; applications
@@ -135,9 +144,13 @@ func (db *DB) Stats() []PoolStats {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	var err error
+	for _, c := range db.closers {
+		err = errors.Join(err, c.Close())
+	}
 	db.stmts.close()
 	db.writeStmts.close()
-	err := db.write.Close()
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

@@ -40,7 +40,7 @@ const sweepBatchTime = time.Millisecond
 // writeParams and readParams are modernc.org/sqlite DSN parameters. busy_timeout comes
 // first in both, so the pragmas after it wait for locks instead of failing.
 const (
-	writeParams = "_busy_timeout=5000&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
+	writeParams = "_busy_timeout=5000&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=wal_autocheckpoint(10000)"
 	readParams  = "_busy_timeout=5000&_foreign_keys=on&_query_only=on"
 )
 
@@ -65,8 +65,14 @@ func Open(path string, opts ...store.Option) (*store.DB, error) {
 		_ = write.Close() // the read pool's error is the one to report
 		return nil, err
 	}
+	cp, err := startCheckpointer(path)
+	if err != nil {
+		_ = write.Close() // the checkpointer's error is the one to report
+		_ = read.Close()
+		return nil, err
+	}
 	// One writer: rotations share its transactions (store.WithRotationBatching).
-	opts = append([]store.Option{store.WithRotationBatching()}, opts...)
+	opts = append([]store.Option{store.WithRotationBatching(), store.WithCloser(cp)}, opts...)
 	return store.New(read, write, dialect(), opts...), nil
 }
 
