@@ -102,8 +102,7 @@ func bearerToken(r *http.Request) (string, error) {
 func plainToken(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		if !printableWord(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56) {
+		if !printableWord(wordAt(s, i)) {
 			return false
 		}
 	}
@@ -113,24 +112,6 @@ func plainToken(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// Every byte of a word set to 0x01, 0x21 and 0x80.
-const (
-	bytes01 = 0x0101010101010101
-	bytes21 = 0x2121212121212121
-	bytes80 = 0x8080808080808080
-)
-
-// printableWord reports whether each of the eight bytes of w is in 0x21–0x7e. A byte
-// under 0x21 borrows when 0x21 is subtracted from it, setting its top bit where its own
-// was clear; a byte of 0x7f or more has its top bit set once 1 is added (or already had
-// it). Carries between bytes only start from a byte these tests already caught, so the
-// word's answer is exact even if another byte's is not.
-func printableWord(w uint64) bool {
-	below := (w - bytes21) &^ w
-	above := (w + bytes01) | w
-	return (below|above)&bytes80 == 0
 }
 
 // principalFrom returns the principal that require put in the context. Handlers behind

@@ -54,3 +54,34 @@ func FuzzPlainToken(f *testing.F) {
 		}
 	})
 }
+
+// plainJSONBytewise is plainJSONWord's rule, one byte at a time.
+func plainJSONBytewise(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPlainJSONWordEveryByte puts each byte value at each position of a word, beside
+// neighbours at the edges of the rule.
+func TestPlainJSONWordEveryByte(t *testing.T) {
+	for _, fill := range []byte{'a', 0x20, 0x7f, 0x23, 0x5b, 0x5d} {
+		for pos := range 8 {
+			for c := range 256 {
+				for _, neighbour := range []int{-1, 0x00, 0x1f, 0x21, 0x22, 0x5c, 0x80, 0xff} {
+					b := []byte(strings.Repeat(string(fill), 8))
+					b[pos] = byte(c)
+					if neighbour >= 0 {
+						b[(pos+1)%8] = byte(neighbour)
+					}
+					if got, want := plainJSONWord(wordAt(string(b), 0)), plainJSONBytewise(b); got != want {
+						t.Fatalf("plainJSONWord(%q) = %v, want %v", b, got, want)
+					}
+				}
+			}
+		}
+	}
+}
