@@ -39,7 +39,9 @@ type ImportResult struct {
 //
 // A new user with ID > 0 is inserted with that id (the Django pk), so that tokens the
 // Django server issued keep naming the same user; an id another username holds is
-// CodeConflict "record <username>: id <id> is taken by another user". Records with an id
+// CodeConflict "record <username>: id <id> is taken by another user, <holder>: …", which
+// names the ways out (ImportUsersRenumbered). Every record's pk is recorded as its user's
+// Django id (DjangoUserID), whichever id the user has here. Records with an id
 // are written before those without, and the id generator is then moved past every id, so
 // that users without one, in this import or created later, get fresh ids. A zero
 // DateJoined becomes now; a blank username or unknown role is CodeInvalid. Errors name
