@@ -318,12 +318,19 @@ func TestDjangoCutover(t *testing.T) {
 		wantMe(t, s, c.alice.access, alice.ID, "testuser", "student")
 		wantRefreshOnce(t, s, "bob's login token", c.bob.refresh)
 		wantDead(t, s, "carol's logged-out token", c.carol.refresh)
+		// verify vouches for the token Django rotated to, which no dump holds, until it is used.
+		if status, body := postJSON(t, s.url+"/api/token/verify/", map[string]string{"token": c.alice.refresh}); status != 200 {
+			t.Errorf("verify of the token Django rotated to = %d %v, want 200", status, body)
+		}
 		status, pair := postJSON(t, s.url+"/api/token/refresh/", map[string]string{"refresh": c.alice.refresh})
 		if status != 200 {
 			t.Fatalf("refresh with the token Django rotated to = %d %v", status, pair)
 		}
 		wantMe(t, s, pair["access"].(string), alice.ID, "testuser", "student")
 		wantDead(t, s, "alice's token Django rotated to, once used", c.alice.refresh)
+		if status, body := postJSON(t, s.url+"/api/token/verify/", map[string]string{"token": c.alice.refresh}); status != 401 {
+			t.Errorf("verify of the token Django rotated to, once used = %d %v, want 401", status, body)
+		}
 	})
 }
 

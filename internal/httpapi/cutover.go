@@ -23,6 +23,7 @@ type cutoverStore interface {
 	djangoUsers
 	RotateDjangoRefreshToken(ctx context.Context, old, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, window time.Duration, e ciphemic.AuditEvent) (ciphemic.User, error)
 	BlacklistDjangoRefreshToken(ctx context.Context, old ciphemic.RefreshToken, now time.Time, window time.Duration) error
+	UseDjangoRefreshToken(ctx context.Context, old ciphemic.RefreshToken, now time.Time, window time.Duration) (ciphemic.User, error)
 }
 
 // djangoUsers resolves the user_id of a Django token (store/djangoids.go).
@@ -94,4 +95,16 @@ func (s sessions) blacklistAnyRefresh(ctx context.Context, claims token.Claims) 
 		return s.store.BlacklistRefreshToken(ctx, claims.JTI, s.now())
 	}
 	return s.store.BlacklistDjangoRefreshToken(ctx, djangoRecord(claims, claims.JTI), s.now(), s.tokens.Config().RefreshLifetime)
+}
+
+// useAnyRefresh checks the refresh token of claims without spending it (verify); one of
+// the Django server is usable without a record when a refresh would accept it.
+func (s sessions) useAnyRefresh(ctx context.Context, claims token.Claims) error {
+	var err error
+	if claims.KeyID != "" {
+		_, err = s.store.UseRefreshToken(ctx, claims.JTI, s.now())
+	} else {
+		_, err = s.store.UseDjangoRefreshToken(ctx, djangoRecord(claims, claims.JTI), s.now(), s.tokens.Config().RefreshLifetime)
+	}
+	return err
 }

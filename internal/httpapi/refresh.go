@@ -167,7 +167,7 @@ func handleTokenVerify(s sessions, authn authenticator) http.Handler {
 			}
 		}
 		if claims.Type == token.TypeRefresh {
-			if _, err := s.store.UseRefreshToken(r.Context(), claims.JTI, s.now()); err != nil {
+			if err := s.useAnyRefresh(r.Context(), claims); err != nil {
 				writeError(w, r, asTokenInvalid(err))
 				return
 			}

@@ -99,6 +99,33 @@ func (db *DB) BlacklistDjangoRefreshToken(ctx context.Context, old ciphemic.Refr
 	})
 }
 
+// UseDjangoRefreshToken is UseRefreshToken for old, a refresh token the Django server
+// issued (old.UserID already resolved by DjangoUserID): one the store does not know is
+// usable when RotateDjangoRefreshToken would accept it, and its user may use it. Nothing
+// is recorded: verify vouches for the token, the refresh that follows spends it.
+func (db *DB) UseDjangoRefreshToken(ctx context.Context, old ciphemic.RefreshToken, now time.Time, window time.Duration) (ciphemic.User, error) {
+	const op = "use django refresh token"
+	u, err := db.UseRefreshToken(ctx, old.JTI, now)
+	if !errors.Is(err, ciphemic.ErrTokenUnknown) {
+		return u, err
+	}
+	if _, recErr := db.RefreshToken(ctx, old.JTI); ciphemic.ErrorCode(recErr) != ciphemic.CodeNotFound {
+		return ciphemic.User{}, err // recorded, and unknown for another reason (its user is gone)
+	}
+	cutover, ok, cutErr := cutoverQ(ctx, db.read)
+	switch {
+	case cutErr != nil:
+		return ciphemic.User{}, db.fail(op, cutErr)
+	case !ok || !old.IssuedAt.Before(cutover) || !now.Before(cutover.Add(window)) || !old.ExpiresAt.After(now):
+		return ciphemic.User{}, err
+	}
+	u, err = tokenUserQ(ctx, boundQuery{db.read, tokenUserQuery}, tokenState{userID: old.UserID, issuedAt: micros(old.IssuedAt)})
+	if err != nil {
+		return ciphemic.User{}, db.fail(op, err)
+	}
+	return u, nil
+}
+
 // adoptTx records the unknown Django refresh token old, live and unspent, when the
 // cut-over rules allow it, and does nothing otherwise. A concurrent transaction that
 // recorded it first wins: this one then finds it recorded, and spent.

@@ -230,3 +230,28 @@ func testRotateDjangoRace(t *testing.T, db *store.DB) {
 		}
 	}
 }
+
+// testUseDjangoRefreshToken: verify of an unknown Django token answers as its refresh
+// would, without recording it.
+func testUseDjangoRefreshToken(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	u := mustUser(t, db, "alice")
+	tok := unknownDjango(jti("dj-verify-", 1), u.ID, cutoverAt.Add(-time.Hour))
+	_, err := db.UseDjangoRefreshToken(ctx, tok, t0, window)
+	wantIs(t, "UseDjangoRefreshToken(no cut-over recorded)", err, ciphemic.ErrTokenUnknown)
+	mustImportTokens(t, db, nil)
+	if got, err := db.UseDjangoRefreshToken(ctx, tok, t0, window); err != nil || got.ID != u.ID {
+		t.Errorf("UseDjangoRefreshToken(unknown, before the cut-over) = %+v, %v, want alice", got, err)
+	}
+	if _, err := db.RefreshToken(ctx, tok.JTI); ciphemic.ErrorCode(err) != ciphemic.CodeNotFound {
+		t.Errorf("UseDjangoRefreshToken recorded the token: %v", err)
+	}
+	_, err = db.UseDjangoRefreshToken(ctx, tok, cutoverAt.Add(window), window)
+	wantIs(t, "UseDjangoRefreshToken(after the window)", err, ciphemic.ErrTokenUnknown)
+	late := unknownDjango(jti("dj-verify-", 2), u.ID, cutoverAt.Add(time.Second))
+	_, err = db.UseDjangoRefreshToken(ctx, late, t0, window)
+	wantIs(t, "UseDjangoRefreshToken(issued after the cut-over)", err, ciphemic.ErrTokenUnknown)
+	wantIs(t, "RotateDjangoRefreshToken()", rotateDjango(db, tok, jti("next-", 1), t0), nil)
+	_, err = db.UseDjangoRefreshToken(ctx, tok, t0, window)
+	wantIs(t, "UseDjangoRefreshToken(spent)", err, ciphemic.ErrTokenBlacklisted)
+}

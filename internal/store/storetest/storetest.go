@@ -120,6 +120,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"RotateDjangoRefreshToken", testRotateDjangoRefreshToken},
 		{"BlacklistDjangoRefreshToken", testBlacklistDjangoRefreshToken},
 		{"RotateDjangoRace", testRotateDjangoRace},
+		{"UseDjangoRefreshToken", testUseDjangoRefreshToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
