@@ -22,6 +22,9 @@ type importUsersSettings struct {
 	store  storeSettings
 	django string
 	role   string
+	// groups is --role-from-group; renumber gives the imported users new ids.
+	groups   groupRoles
+	renumber bool
 	// accessLifetime and leeway are the servers': a revocation the import makes must
 	// outlast every access token it ends.
 	accessLifetime, leeway time.Duration
@@ -30,8 +33,10 @@ type importUsersSettings struct {
 // register adds the flags of import-users to fs.
 func (s *importUsersSettings) register(fs *flag.FlagSet) {
 	s.store.register(fs)
-	fs.StringVar(&s.django, "django", "", "`FILE` of JSON written by Django's manage.py dumpdata auth.user (required)")
+	fs.StringVar(&s.django, "django", "", "`FILE` of JSON written by Django's manage.py dumpdata auth.user, or dumpdata auth.group auth.user (required)")
 	fs.StringVar(&s.role, "role", "", "give every imported user this role (admin, teacher or student); unset: superusers are admin, staff teacher, others student")
+	fs.Var(&s.groups, "role-from-group", "`NAME=ROLE`: members of the Django group NAME get ROLE (repeatable; the strongest role of a user's groups wins; users in none keep the --role or superuser/staff rule); needs auth.group in the dump")
+	fs.BoolVar(&s.renumber, "renumber", false, "give the imported users new ids instead of their Django pks (when the store already has users with those ids); ciphemic records the Django ids, so that Django's tokens still name the right user")
 	fs.DurationVar(&s.accessLifetime, "access-token-lifetime", 5*time.Minute, "access token lifetime of the servers: the access tokens of a user whose role, password or active flag the import changes are refused that long (plus leeway), until they have expired")
 	fs.DurationVar(&s.leeway, "leeway", 0, "leeway of the servers")
 }
@@ -53,6 +58,8 @@ func runImportUsers(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	switch {
+	case override != "" && len(s.groups) > 0:
+		return invalid("role-from-group", "cannot be combined with --role, which gives every user one role")
 	case s.django == "":
 		return invalid("django", "required: the file of `manage.py dumpdata auth.user`")
 	case s.accessLifetime <= 0:
@@ -64,12 +71,15 @@ func runImportUsers(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return invalid("django", "cannot read it: %v", err)
 	}
-	users, err := parseDjangoUsers(data, override)
+	users, err := parseDjangoUsers(data, roleRules{override: override, byGroup: s.groups})
 	if err != nil {
+		if errors.Is(err, errUsage) {
+			return err
+		}
 		return fmt.Errorf("%s: %w; nothing was imported", s.django, err)
 	}
 	at := time.Now()
-	res, err := importUsers(ctx, s.store, users, at, at.Add(s.accessLifetime+s.leeway+time.Second))
+	res, err := importUsers(ctx, s.store, users, at, at.Add(s.accessLifetime+s.leeway+time.Second), s.renumber)
 	if err != nil {
 		return err
 	}
@@ -103,7 +113,7 @@ func (s importUsersSettings) roleOverride() (ciphemic.Role, error) {
 
 // importUsers opens the store and hands it every user at once, with the revocation that
 // ends the tokens of the users whose role, password or active flag the import changes.
-func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User, revokeAt, until time.Time) (store.ImportResult, error) {
+func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User, revokeAt, until time.Time, renumber bool) (store.ImportResult, error) {
 	db, err := openExisting(ctx, ss)
 	if err != nil {
 		return store.ImportResult{}, err
@@ -112,7 +122,11 @@ func importUsers(ctx context.Context, ss storeSettings, users []ciphemic.User, r
 	if len(users) == 0 {
 		return store.ImportResult{}, nil
 	}
-	res, err := db.ImportUsers(ctx, users, revokeAt, until)
+	imp := db.ImportUsers
+	if renumber {
+		imp = db.ImportUsersRenumbered
+	}
+	res, err := imp(ctx, users, revokeAt, until)
 	if err == nil {
 		return res, nil
 	}
@@ -143,31 +157,41 @@ type djangoUserFields struct {
 	IsStaff     bool    `json:"is_staff"`
 	IsActive    *bool   `json:"is_active"`
 	DateJoined  *string `json:"date_joined"`
+	// Groups are the user's auth.group memberships (importgroups.go).
+	Groups []json.RawMessage `json:"groups"`
 }
 
 // parseDjangoUsers checks the whole dump and returns its users, or the first problem as one
 // line naming the record by index, pk and username.
-func parseDjangoUsers(data []byte, override ciphemic.Role) ([]ciphemic.User, error) {
-	records, err := decodeDump(data)
+func parseDjangoUsers(data []byte, rules roleRules) ([]ciphemic.User, error) {
+	all, err := decodeDump(data)
 	if err != nil {
 		return nil, err
 	}
+	var records []indexedRecord
+	if rules.groups, records, err = readDjangoGroups(all); err != nil {
+		return nil, err
+	}
+	if err := rules.checkGroupNames(); err != nil {
+		return nil, err
+	}
 	users := make([]ciphemic.User, 0, len(records))
-	byName := map[string]int{} // by NFKC form, the name the store keeps
-	byPK := map[int64]int{}
-	for i, raw := range records {
-		u, err := parseDjangoUser(raw, override)
+	byName := map[string]int{} // by NFKC form, the name the store keeps: index in users
+	byPK := map[int64]int{}    // index in the dump
+	for k, rec := range records {
+		i, raw := rec.index, rec.raw
+		u, err := parseDjangoUser(raw, rules)
 		if err != nil {
 			return nil, recordError(i, u, err)
 		}
 		form := username.Normalize(u.Username)
 		if j, dup := byName[form]; dup {
-			return nil, recordError(i, u, duplicateName(j, users[j].Username, u.Username))
+			return nil, recordError(i, u, duplicateName(records[j].index, users[j].Username, u.Username))
 		}
 		if j, dup := byPK[u.ID]; dup && u.ID != 0 {
 			return nil, recordError(i, u, fmt.Errorf("duplicate pk: record [%d] has it too", j))
 		}
-		byName[form], byPK[u.ID] = i, i
+		byName[form], byPK[u.ID] = k, i
 		users = append(users, u)
 	}
 	return users, nil
@@ -219,7 +243,7 @@ func recordError(i int, u ciphemic.User, err error) error {
 
 // parseDjangoUser turns one record into a user. On error it still returns the pk and
 // username it could read, so that the error names the record.
-func parseDjangoUser(raw json.RawMessage, override ciphemic.Role) (ciphemic.User, error) {
+func parseDjangoUser(raw json.RawMessage, rules roleRules) (ciphemic.User, error) {
 	var rec djangoRecord
 	var u ciphemic.User
 	// A wrongly typed field still leaves the others decoded, so the error can name the record.
@@ -235,13 +259,13 @@ func parseDjangoUser(raw json.RawMessage, override ciphemic.Role) (ciphemic.User
 	case err != nil:
 		return u, fieldTypeError(err)
 	case rec.Model != "auth.user":
-		return u, fmt.Errorf("model is %q, want \"auth.user\" (dump with `manage.py dumpdata auth.user`)", rec.Model)
+		return u, fmt.Errorf("model is %q, want \"auth.user\" or \"auth.group\" (dump with `manage.py dumpdata auth.group auth.user`)", rec.Model)
 	case rec.PK != nil && *rec.PK <= 0:
 		return u, fmt.Errorf("pk must be a positive integer")
 	case f == nil:
 		return u, fmt.Errorf("missing fields")
 	}
-	return u, fillUser(&u, f, override)
+	return u, fillUser(&u, f, rules)
 }
 
 // fieldTypeError reports a wrongly typed field by name and JSON kind, never by value.
@@ -268,7 +292,7 @@ func jsonKind(goKind string) string {
 }
 
 // fillUser validates and copies the fields of f into u.
-func fillUser(u *ciphemic.User, f *djangoUserFields, override ciphemic.Role) error {
+func fillUser(u *ciphemic.User, f *djangoUserFields, rules roleRules) error {
 	switch {
 	case strings.TrimSpace(u.Username) == "":
 		return fmt.Errorf("missing username")
@@ -293,8 +317,8 @@ func fillUser(u *ciphemic.User, f *djangoUserFields, override ciphemic.Role) err
 	u.PasswordHash = *f.Password
 	u.Email, u.FirstName, u.LastName = deref(f.Email), deref(f.FirstName), deref(f.LastName)
 	u.IsActive = *f.IsActive
-	u.Role = djangoRole(f.IsSuperuser, f.IsStaff, override)
-	return nil
+	u.Role, err = rules.role(f.IsSuperuser, f.IsStaff, f.Groups)
+	return err
 }
 
 func deref(s *string) string {

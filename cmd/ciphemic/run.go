@@ -45,7 +45,8 @@ func commands() []command {
 		{"flushexpiredtokens", "delete expired refresh-token and revocation rows and stale failed-login counts", runFlushExpiredTokens},
 		{"keys", "manage signing keys: keys generate --algorithm ALG --out FILE | keys rotate --signing-key-file FILE [--algorithm ALG]", runKeys},
 		{"version", "print the version and the Go release it was built with", runVersion},
-		{"import-users", "import users from Django: import-users --django FILE (dumpdata auth.user)", runImportUsers},
+		{"import-users", "import users from Django: import-users --django FILE (dumpdata auth.group auth.user) [--renumber] [--role-from-group NAME=ROLE]", runImportUsers},
+		{"import-tokens", "import simplejwt's refresh-token records and record the cut-over: import-tokens --django FILE (dumpdata token_blacklist) --signing-key-file FILE", runImportTokens},
 	}
 }
 

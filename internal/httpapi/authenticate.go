@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -17,6 +18,9 @@ type authenticator struct {
 	view   *token.RevocationView
 	now    func() time.Time
 	maxAge time.Duration
+	// django resolves the user of a token of the Django server, the one kind of token
+	// whose check reads the store (cutover.go); nil: its user_id is the id.
+	django djangoUsers
 }
 
 // require answers 401 unless the request carries a valid, unrevoked access token, and
@@ -48,6 +52,12 @@ func (a authenticator) principal(r *http.Request) (ciphemic.Principal, error) {
 	claims, err := a.tokens.Parse(raw, token.TypeAccess)
 	if err != nil {
 		return ciphemic.Principal{}, errAccessTokenInvalid
+	}
+	if claims, err = resolveDjangoUser(r.Context(), a.django, claims); err != nil {
+		if errors.Is(err, ciphemic.ErrTokenUnknown) {
+			return ciphemic.Principal{}, errAccessTokenInvalid
+		}
+		return ciphemic.Principal{}, err
 	}
 	if err := a.checkFresh(); err != nil {
 		return ciphemic.Principal{}, err

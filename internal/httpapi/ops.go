@@ -82,7 +82,11 @@ func handleJWKS(tokens *token.Service) http.Handler {
 // newAuthenticator is the authentication of cfg's protected routes, which /readyz also
 // checks the revocation view's freshness with.
 func newAuthenticator(cfg Config, deps Deps) authenticator {
-	return authenticator{tokens: deps.Tokens, view: deps.Revocations, now: cfg.Now, maxAge: cfg.RevocationMaxAge}
+	a := authenticator{tokens: deps.Tokens, view: deps.Revocations, now: cfg.Now, maxAge: cfg.RevocationMaxAge}
+	if deps.Store != nil {
+		a.django = deps.Store
+	}
+	return a
 }
 
 // newOpsHandler is Handlers.Ops: GET /metrics, /healthz, /readyz and net/http/pprof's

@@ -49,10 +49,14 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 			writeError(w, r, errTokenInvalid)
 			return
 		}
+		if claims, err = resolveDjangoUser(r.Context(), s.store, claims); err != nil {
+			writeError(w, r, asTokenInvalid(err))
+			return
+		}
 		var body refreshBody
 		event := s.audit.complete(r, ciphemic.AuditEvent{Kind: ciphemic.AuditTokenRefresh, ActorID: claims.UserID, UserID: claims.UserID})
 		if rotate {
-			body, err = rotateRefresh(r, s, claims, blacklistAfterRotation, event)
+			body, err = rotateAnyRefresh(r, s, claims, blacklistAfterRotation, event)
 		} else {
 			body, err = refreshAccess(r, s, claims)
 		}
@@ -148,6 +152,10 @@ func handleTokenVerify(s sessions, authn authenticator) http.Handler {
 			writeError(w, r, errTokenInvalid)
 			return
 		}
+		if claims, err = resolveDjangoUser(r.Context(), s.store, claims); err != nil {
+			writeError(w, r, asTokenInvalid(err))
+			return
+		}
 		if claims.Type == token.TypeAccess {
 			if err := authn.checkFresh(); err != nil {
 				writeError(w, r, err)
@@ -159,7 +167,7 @@ func handleTokenVerify(s sessions, authn authenticator) http.Handler {
 			}
 		}
 		if claims.Type == token.TypeRefresh {
-			if _, err := s.store.UseRefreshToken(r.Context(), claims.JTI, s.now()); err != nil {
+			if err := s.useAnyRefresh(r.Context(), claims); err != nil {
 				writeError(w, r, asTokenInvalid(err))
 				return
 			}
@@ -197,7 +205,11 @@ func handleTokenBlacklist(s sessions, authn authenticator) http.Handler {
 			writeError(w, r, errTokenInvalid)
 			return
 		}
-		if err := s.store.BlacklistRefreshToken(r.Context(), claims.JTI, s.now()); err != nil {
+		if claims, err = resolveDjangoUser(r.Context(), s.store, claims); err != nil {
+			writeError(w, r, asTokenInvalid(err))
+			return
+		}
+		if err := s.blacklistAnyRefresh(r.Context(), claims); err != nil {
 			// Logging out with a spent token is reuse too; revoking its family is also what
 			// the user asked for when another tab had rotated the token meanwhile.
 			_, err = s.spentRefresh(r, err, false)

@@ -107,6 +107,7 @@ type Store interface {
 	loginFailureStore
 	auditRecorder
 	auditStore
+	cutoverStore
 	Ping(ctx context.Context) error
 }
 

@@ -39,7 +39,9 @@ type ImportResult struct {
 //
 // A new user with ID > 0 is inserted with that id (the Django pk), so that tokens the
 // Django server issued keep naming the same user; an id another username holds is
-// CodeConflict "record <username>: id <id> is taken by another user". Records with an id
+// CodeConflict "record <username>: id <id> is taken by another user, <holder>: …", which
+// names the ways out (ImportUsersRenumbered). Every record's pk is recorded as its user's
+// Django id (DjangoUserID), whichever id the user has here. Records with an id
 // are written before those without, and the id generator is then moved past every id, so
 // that users without one, in this import or created later, get fresh ids. A zero
 // DateJoined becomes now; a blank username or unknown role is CodeInvalid. Errors name
@@ -52,6 +54,11 @@ type ImportResult struct {
 // stored username that predates normalisation is renamed to its NFKC form when its record
 // is imported.
 func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User, revokeAt, until time.Time) (ImportResult, error) {
+	return db.importUsers(ctx, users, revokeAt, until, false)
+}
+
+// importUsers is ImportUsers, and with renumber ImportUsersRenumbered.
+func (db *DB) importUsers(ctx context.Context, users []ciphemic.User, revokeAt, until time.Time, renumber bool) (ImportResult, error) {
 	now := db.clock()
 	if revokeAt.IsZero() {
 		revokeAt = now
@@ -65,7 +72,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User, revokeAt, 
 			return ImportResult{}, db.fail("import users", recordErr(i, u, err))
 		}
 	}
-	imp := importRun{db: db, now: now, revokeAt: revokeAt, until: until}
+	imp := importRun{db: db, now: now, revokeAt: revokeAt, until: until, renumber: renumber}
 	defer db.users.clear()
 	err := db.update(ctx, "import users", func(tx *sql.Tx) (err error) {
 		// First, before any user row is read: see lockAdminsTx. The rule is checked on the
@@ -78,6 +85,9 @@ func (db *DB) ImportUsers(ctx context.Context, users []ciphemic.User, revokeAt, 
 			return err
 		}
 		if imp.names, err = readNamesTx(ctx, tx); err != nil {
+			return err
+		}
+		if imp.djangoIDs, err = djangoIDsQ(ctx, tx); err != nil {
 			return err
 		}
 		// Users with explicit ids go first and the id generator is moved past them
@@ -111,12 +121,16 @@ type importRun struct {
 	revokeAt, until time.Time
 	names           nameIndex
 	res             ImportResult
+	// renumber gives new users generated ids instead of their Django pks; djangoIDs are
+	// the pks earlier imports recorded (djangoids.go).
+	renumber  bool
+	djangoIDs map[int64]int64
 }
 
 // passTx imports, in order, the users with an explicit id (withIDs) or those without.
 func (imp *importRun) passTx(ctx context.Context, tx *sql.Tx, users []ciphemic.User, withIDs bool) error {
 	for i, u := range users {
-		if (u.ID > 0) != withIDs {
+		if (u.ID > 0 && !imp.renumber) != withIDs {
 			continue
 		}
 		if u.DateJoined.IsZero() {
@@ -171,7 +185,13 @@ func (p priorUser) newPassword(hash string) bool {
 // userTx writes one imported user, under the NFKC form of its username.
 func (imp *importRun) userTx(ctx context.Context, tx *sql.Tx, u ciphemic.User) error {
 	form := username.Normalize(u.Username)
-	id, found, err := imp.names.match(u.Username, form, u.ID)
+	pk := u.ID
+	ownID := pk // the id the record's own earlier import gave it
+	if imp.renumber {
+		ownID = imp.djangoIDs[pk]
+		u.ID = 0
+	}
+	id, found, err := imp.names.match(u.Username, form, ownID)
 	if err != nil {
 		return err
 	}
@@ -187,6 +207,9 @@ func (imp *importRun) userTx(ctx context.Context, tx *sql.Tx, u ciphemic.User) e
 		return err
 	}
 	imp.names.wrote(id, form)
+	if pk > 0 {
+		return recordDjangoIDTx(ctx, tx, pk, id)
+	}
 	return nil
 }
 
@@ -240,11 +263,11 @@ func (imp *importRun) replaceUserTx(ctx context.Context, tx *sql.Tx, id int64, u
 // insertUserWithIDTx inserts the new user u with its own u.ID, which must be free.
 func (db *DB) insertUserWithIDTx(ctx context.Context, tx *sql.Tx, u ciphemic.User) error {
 	errTaken := ciphemic.Errorf(ciphemic.CodeConflict, "id %d is taken by another user", u.ID)
-	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, u.ID).Scan(&one)
+	var holder string
+	err := tx.QueryRowContext(ctx, `SELECT username FROM users WHERE id = $1`, u.ID).Scan(&holder)
 	switch {
 	case err == nil:
-		return errTaken
+		return idTakenError(u.ID, holder)
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}

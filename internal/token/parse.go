@@ -73,6 +73,7 @@ func (s *Service) Parse(raw string, want string) (Claims, error) {
 		return Claims{}, invalid(err)
 	}
 	kid, _ := tok.Header["kid"].(string)
+	c.KeyID = kid
 	c, err = s.checkVerified(st, c, kid, now, want)
 	if err == nil && c.Type == TypeAccess {
 		st.cache.put(raw, c, kid) // refresh tokens are used once: not worth a slot

@@ -49,6 +49,9 @@ type Claims struct {
 	// jti of the login's refresh token, so that reuse detection can revoke the family's
 	// access tokens. Empty in tokens without it (the Django server's, IssueAccess's).
 	SessionID string
+	// KeyID is the "kid" header. Every token ciphemic signs names its key, so an empty
+	// KeyID marks a token the Django server issued before the cut-over.
+	KeyID string
 }
 
 // Errors of Parse. ErrInvalid may be wrapped with a reason meant for logs; the reason never

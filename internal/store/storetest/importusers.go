@@ -117,7 +117,7 @@ func testImportUsersAllOrNothing(t *testing.T, db *store.DB) {
 		msg   string
 	}{
 		{"id taken", []ciphemic.User{changedAlice, djangoUser(5, "erin"), djangoUser(0, "dave"), djangoUser(2, "frank")},
-			ciphemic.CodeConflict, "record frank: id 2 is taken by another user"},
+			ciphemic.CodeConflict, `record frank: id 2 is taken by another user, "bob": import into an empty database before the first serve, or import with --renumber to give the imported users new ids`},
 		{"bad role", []ciphemic.User{changedAlice, djangoUser(5, "erin"), badRole}, ciphemic.CodeInvalid, ""},
 		{"blank username", []ciphemic.User{changedAlice, djangoUser(0, "")}, ciphemic.CodeInvalid,
 			"record #2: username: This field may not be blank."},
@@ -164,7 +164,7 @@ func testImportUsersRevokes(t *testing.T, db *store.DB) {
 	second[5].IsActive = true              // frank: reactivated
 	// Refused, the import revokes nobody: its revocations are in its transaction.
 	_, err := db.ImportUsers(ctx, append(slices.Clone(second), djangoUser(1, "gina")), time.Time{}, importUntil)
-	wantCode(t, "ImportUsers(second dump, gina on alice's id)", err, ciphemic.CodeConflict, "record gina: id 1 is taken by another user")
+	wantCode(t, "ImportUsers(second dump, gina on alice's id)", err, ciphemic.CodeConflict, `record gina: id 1 is taken by another user, "alice": import into an empty database before the first serve, or import with --renumber to give the imported users new ids`)
 	if got := mustRevocations(t, db, time.Time{}); len(got) != 0 {
 		t.Errorf("RevocationsSince() after a refused import = %+v, want none", got)
 	}

@@ -113,6 +113,14 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"SweepBatches", testSweepBatches},
 		{"SweepCancel", testSweepCancel},
 		{"SweepAdapts", testSweepAdapts},
+		// The cut-over from Django (issue 11).
+		{"ImportDjangoTokens", testImportDjangoTokens},
+		{"ImportDjangoTokensAllOrNothing", testImportDjangoTokensAllOrNothing},
+		{"ImportUsersRenumbered", testImportUsersRenumbered},
+		{"RotateDjangoRefreshToken", testRotateDjangoRefreshToken},
+		{"BlacklistDjangoRefreshToken", testBlacklistDjangoRefreshToken},
+		{"RotateDjangoRace", testRotateDjangoRace},
+		{"UseDjangoRefreshToken", testUseDjangoRefreshToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
