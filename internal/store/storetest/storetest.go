@@ -114,6 +114,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"SweepCancel", testSweepCancel},
 		{"SweepAdapts", testSweepAdapts},
 	}
+	tests = append(tests, sessionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
