@@ -168,22 +168,5 @@ func changePassword(r *http.Request, users userStore, hasher *password.Hasher, s
 	}
 	s.view.Apply(ciphemic.Revocation{UserID: user.ID, ValidAfter: at, ExpiresAt: s.revocationUntil(at), CreatedAt: at})
 	s.events.revoked(revokedUser)
-	return s.issuePair(r.Context(), user, at.Add(time.Millisecond))
-}
-
-// handleRevokeAll serves POST /api/token/revoke-all/: logout everywhere.
-func handleRevokeAll(s sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := principalFrom(r)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if err := s.revokeUser(r.Context(), p.UserID, s.now()); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditRevokeAll, ActorID: p.UserID, UserID: p.UserID})
-		encode(w, r, http.StatusOK, emptyBody{})
-	})
+	return s.issuePair(r, user, at.Add(time.Millisecond))
 }

@@ -10,7 +10,8 @@ import (
 func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	authn := newAuthenticator(cfg, deps)
 	s := sessions{events: m.events, tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now,
-		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies)}
+		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies),
+		limits: sessionLimits{idle: cfg.SessionIdleTimeout, max: cfg.SessionMaxLifetime}}
 	s.audit = newAuditor(cfg, deps.Store)
 	s.cookies = newRefreshCookies(cfg, deps.Tokens)
 	creds := credentials{users: deps.Store, hasher: deps.Passwords}
@@ -32,6 +33,8 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("POST", "/api/me/password/", user, setsCookie(handlePasswordChange(deps.Store, deps.Passwords, cfg.PasswordPolicy, gate, s)))
 
 	school, links := deps.School, newLinkBase(cfg)
+	rt.handle("GET", "/api/me/sessions/", user, handleMySessions(s, links))
+	rt.handle("DELETE", "/api/me/sessions/{id}/", user, handleMySessionEnd(s))
 	rt.handle("GET", "/api/school/courses/", user, handleCourseList(school, links))
 	rt.handle("POST", "/api/school/courses/", user, handleCourseCreate(school))
 	rt.handle("GET", "/api/school/courses/{id}/", user, handleCourseGet(school))
@@ -53,6 +56,8 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("PATCH", "/api/users/{id}/", admin, handleUserUpdate(school, deps.Passwords, cfg.PasswordPolicy, s))
 	rt.handle("DELETE", "/api/users/{id}/", admin, handleUserDelete(school, s))
 	rt.handle("POST", "/api/users/{id}/revoke/", admin, handleUserRevoke(school, s))
+	rt.handle("GET", "/api/users/{id}/sessions/", admin, handleUserSessions(school, s, links))
+	rt.handle("DELETE", "/api/users/{id}/sessions/{sid}/", admin, handleUserSessionEnd(school, s))
 	rt.handle("GET", "/api/audit/", admin, handleAuditList(deps.Store, links))
 
 	rt.handle("GET", "/healthz", nil, handleHealthz())

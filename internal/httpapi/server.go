@@ -112,6 +112,7 @@ type Store interface {
 	userStore
 	refreshTokenStore
 	revocationStore
+	sessionStore
 	loginFailureStore
 	auditRecorder
 	auditStore
