@@ -11,7 +11,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	authn := newAuthenticator(cfg, deps)
 	s := sessions{events: m.events, tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now,
 		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies),
-		limits: sessionLimits{idle: cfg.SessionIdleTimeout, max: cfg.SessionMaxLifetime}}
+		limits: sessionLimits{idle: cfg.SessionIdleTimeout, max: cfg.SessionMaxLifetime, rotating: cfg.RotateRefreshTokens}}
 	s.audit = newAuditor(cfg, deps.Store)
 	s.cookies = newRefreshCookies(cfg, deps.Tokens)
 	creds := credentials{users: deps.Store, hasher: deps.Passwords}

@@ -17,6 +17,9 @@ import (
 // token alive for good. Zero bounds nothing.
 type sessionLimits struct {
 	idle, max time.Duration
+	// rotating is Config.RotateRefreshTokens: only then does a refresh get a new token, so
+	// only then may a token's exp follow the idle end, which moves with every refresh.
+	rotating bool
 }
 
 // end is when a session logged in at created ends if it is used at now and then no more;
@@ -53,6 +56,16 @@ func (l sessionLimits) filter(userID int64, now time.Time) ciphemic.SessionFilte
 	return f
 }
 
+// tokenEnd is how long a refresh token issued at now in a session logged in at created
+// may live: to the session's end, but without rotation only to its absolute end, since
+// the one token must outlive every refresh that keeps the session from going idle.
+func (l sessionLimits) tokenEnd(created, now time.Time) time.Time {
+	if !l.rotating {
+		l.idle = 0
+	}
+	return l.end(created, now)
+}
+
 // listedEnd is when sess ends if not used again: its newest refresh token's expiry, or
 // sooner a bound.
 func (l sessionLimits) listedEnd(sess ciphemic.Session) time.Time {
@@ -85,7 +98,7 @@ func (s sessions) refreshSession(ctx context.Context, claims token.Claims, sid s
 // issueSessionRefresh signs the next refresh token of sess at now, its exp clamped to the
 // session's end.
 func (s sessions) issueSessionRefresh(sess ciphemic.Session, now time.Time) (string, token.Claims, error) {
-	raw, c, err := s.tokens.IssueSessionRefreshUntil(sess.UserID, sess.ID, now, s.limits.end(sess.CreatedAt, now))
+	raw, c, err := s.tokens.IssueSessionRefreshUntil(sess.UserID, sess.ID, now, s.limits.tokenEnd(sess.CreatedAt, now))
 	if errors.Is(err, token.ErrSessionOver) {
 		return "", c, ciphemic.ErrTokenUnknown
 	}

@@ -43,7 +43,7 @@ type tokenPair struct {
 // The login's session is recorded with it, with the client of r (mysessions.go), and the
 // refresh token's exp is clamped to the session's bounds (sessionlimits.go).
 func (s sessions) issuePair(r *http.Request, user ciphemic.User, at time.Time) (tokenPair, error) {
-	refresh, rc, err := s.tokens.IssueSessionRefreshUntil(user.ID, "", at, s.limits.end(at, at))
+	refresh, rc, err := s.tokens.IssueSessionRefreshUntil(user.ID, "", at, s.limits.tokenEnd(at, at))
 	if err != nil {
 		return tokenPair{}, fmt.Errorf("issue refresh token: %w", err)
 	}
