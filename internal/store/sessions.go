@@ -172,6 +172,13 @@ func otherFamiliesTx(ctx context.Context, tx *sql.Tx, userID int64, keep string,
 	return ids, rows.Err()
 }
 
+// sweepSessions is Sweep's batch delete of the sessions whose newest refresh token has
+// expired: nothing can refresh them again.
+var sweepSessions = sweepTable{"sessions", `DELETE FROM sessions WHERE id IN
+	(SELECT id FROM sessions WHERE expires_at >= $3 AND expires_at <= $1
+		ORDER BY expires_at LIMIT $2)
+	RETURNING expires_at`}
+
 // truncateRunes returns s cut to at most n characters.
 func truncateRunes(s string, n int) string {
 	i := 0

@@ -21,6 +21,7 @@ var sessionTests = []struct {
 	{"LiveSessionOtherUser", testLiveSessionOtherUser},
 	{"EndOtherSessions", testEndOtherSessions},
 	{"SessionsEndWithUser", testSessionsEndWithUser},
+	{"SweepSessions", testSweepSessions},
 }
 
 // mustSession starts a session of userID named id, logged in at created, whose first
@@ -240,4 +241,22 @@ func testSessionsEndWithUser(t *testing.T, db *store.DB) {
 	}
 	_, err = db.Session(ctx, s.ID)
 	wantCode(t, "Session() of a deleted user", err, ciphemic.CodeNotFound, "")
+}
+
+// testSweepSessions: housekeeping deletes the sessions whose newest refresh token has
+// expired, and only those.
+func testSweepSessions(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	alice := mustUser(t, db, "alice")
+	gone := mustSession(t, db, alice.ID, jti("a", 1), t0.Add(-25*time.Hour))
+	kept := mustSession(t, db, alice.ID, jti("b", 2), t0.Add(-time.Hour))
+	swept, err := db.Sweep(ctx, store.Sweep{Now: t0, Pause: -1})
+	if err != nil || swept.Sessions != 1 || swept.RefreshTokens != 1 {
+		t.Errorf("Sweep() = %+v, %v; want one session and its token deleted", swept, err)
+	}
+	_, err = db.Session(ctx, gone.ID)
+	wantCode(t, "Session(expired)", err, ciphemic.CodeNotFound, "")
+	if _, err := db.Session(ctx, kept.ID); err != nil {
+		t.Errorf("Session(live) after Sweep = %v", err)
+	}
 }
