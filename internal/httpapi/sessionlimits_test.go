@@ -19,7 +19,7 @@ func limitsConfig(rotate bool, idle, max time.Duration) *Config {
 func TestSessionIdleTimeout(t *testing.T) {
 	in := newInstance(t, options{cfg: limitsConfig(true, time.Hour, 0)})
 	in.mustCreateUser(t, "alice", "password", ciphemic.RoleStudent)
-	access, refresh, _ := in.loginFrom(t, "alice", "password", "ua")
+	_, refresh, _ := in.loginFrom(t, "alice", "password", "ua")
 	if exp := in.mustClaims(t, refresh).ExpiresAt; !exp.Equal(in.clock.Now().Add(time.Hour)) {
 		t.Errorf("login refresh exp = %v, want the idle timeout away, %v", exp, in.clock.Now().Add(time.Hour))
 	}
@@ -29,7 +29,7 @@ func TestSessionIdleTimeout(t *testing.T) {
 		t.Errorf("rotated refresh exp = %v, want %v", exp, in.clock.Now().Add(time.Hour))
 	}
 	in.clock.Advance(59 * time.Minute)
-	access, refresh = in.mustRefresh(t, refresh)
+	access, refresh := in.mustRefresh(t, refresh)
 	if page := in.mustSessions(t, "/api/me/sessions/", access); page.Count != 1 {
 		t.Errorf("sessions in time = %+v, want one", page)
 	}
