@@ -19,6 +19,7 @@ type changePasswordSettings struct {
 	// accessLifetime and leeway are the servers': the revocation of the user's tokens must
 	// be remembered until every access token issued before it has expired.
 	accessLifetime, leeway time.Duration
+	passwords              passwordSettings
 }
 
 // runChangePassword is `ciphemic changepassword`, Django's manage.py changepassword: for
@@ -32,7 +33,11 @@ func runChangePassword(ctx context.Context, args []string, e env) error {
 	fs.BoolVar(&s.passwordStdin, "password-stdin", false, "read the new password from the first line of standard input")
 	fs.DurationVar(&s.accessLifetime, "access-token-lifetime", 5*time.Minute, "access token lifetime of the servers: the user's access tokens issued before the change are refused until they have expired")
 	fs.DurationVar(&s.leeway, "leeway", 0, "leeway of the servers")
+	s.passwords.register(fs)
 	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if err := s.passwords.validate(); err != nil {
 		return err
 	}
 	name := username.Normalize(strings.TrimSpace(s.username))
@@ -60,8 +65,9 @@ func runChangePassword(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if msgs := ciphemic.ValidatePassword(pw, user); len(msgs) > 0 {
-		return usagef("password: %s", strings.Join(msgs, " "))
+	// Django's changepassword has no bypass: the validators always apply here.
+	if err := checkNewPassword(s.passwords.policy(), pw, user, false, e); err != nil {
+		return err
 	}
 	hash, err := password.NewHasher(password.DefaultParams).Hash(pw)
 	if err != nil {

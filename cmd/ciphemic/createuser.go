@@ -24,6 +24,10 @@ type createUserSettings struct {
 	email         string
 	role          string
 	passwordStdin bool
+	passwords     passwordSettings
+	// skipValidation creates the user with a password the validators refuse, as
+	// createsuperuser's "Bypass password validation?" does (test fixtures).
+	skipValidation bool
 }
 
 // runCreateUser is `ciphemic createuser`. The password never comes from a flag (it would
@@ -37,7 +41,12 @@ func runCreateUser(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&s.email, "email", "", "email address")
 	fs.StringVar(&s.role, "role", "student", "admin, teacher or student")
 	fs.BoolVar(&s.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs.BoolVar(&s.skipValidation, "skip-password-validation", false, "create the user even when the password fails Django's validators (test fixtures only), with a warning")
+	s.passwords.register(fs)
 	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if err := s.passwords.validate(); err != nil {
 		return err
 	}
 	user, err := s.user()
@@ -54,8 +63,8 @@ func runCreateUser(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if msgs := ciphemic.ValidatePassword(pw, user); len(msgs) > 0 {
-		return usagef("password: %s", strings.Join(msgs, " "))
+	if err := checkNewPassword(s.passwords.policy(), pw, user, s.skipValidation, e); err != nil {
+		return err
 	}
 	if user.PasswordHash, err = password.NewHasher(password.DefaultParams).Hash(pw); err != nil {
 		return err
@@ -126,4 +135,22 @@ func prompt(f *os.File, e env, label string) (string, error) {
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	return string(pw), nil
+}
+
+// checkNewPassword applies the validators to the password of user, writing each of
+// Django's messages on its own line of standard error as manage.py does. A refused
+// password is an error unless skip, which only warns.
+func checkNewPassword(policy ciphemic.PasswordPolicy, pw string, user ciphemic.User, skip bool, e env) error {
+	msgs := policy.Validate(pw, user)
+	if len(msgs) == 0 {
+		return nil
+	}
+	for _, msg := range msgs {
+		fmt.Fprintln(e.stderr, msg)
+	}
+	if skip {
+		fmt.Fprintln(e.stderr, "Warning: --skip-password-validation: the password fails the validators above; creating the user anyway.")
+		return nil
+	}
+	return usagef("password: %s (--skip-password-validation bypasses the validators)", strings.Join(msgs, " "))
 }

@@ -85,7 +85,7 @@ func runHousekeeper(ctx context.Context, db sweepStore, interval time.Duration, 
 		// What a failed or interrupted sweep deleted before it stopped stays deleted.
 		if swept.Total() > 0 {
 			log.Info("housekeeping deleted expired rows", "refresh_tokens", swept.RefreshTokens,
-				"revocations", swept.Revocations, "login_failures", swept.LoginFailures,
+				"revocations", swept.Revocations, "login_failures", swept.LoginFailures, "sessions", swept.Sessions,
 				"took", time.Since(start).Round(time.Millisecond).String())
 		}
 		if err != nil && ctx.Err() == nil {

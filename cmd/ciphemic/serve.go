@@ -36,6 +36,8 @@ type serveSettings struct {
 	hosts        hostSettings
 	admin        adminSettings
 	shutdown     shutdownSettings
+	sessions     sessionSettings
+	passwords    passwordSettings
 	addr         string
 	tlsCertFile  string
 	tlsKeyFile   string
@@ -65,6 +67,8 @@ func (s *serveSettings) flags() *flag.FlagSet {
 	s.hosts.register(fs)
 	s.admin.register(fs)
 	s.shutdown.register(fs)
+	s.sessions.register(fs)
+	s.passwords.register(fs)
 	fs.StringVar(&s.addr, "addr", "127.0.0.1:8000", "listen address")
 	fs.StringVar(&s.tlsCertFile, "tls-cert-file", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&s.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -92,6 +96,12 @@ func (s *serveSettings) validate() error {
 		return err
 	}
 	if err := s.shutdown.validate(); err != nil {
+		return err
+	}
+	if err := s.sessions.validate(s.tokens.refreshLifetime); err != nil {
+		return err
+	}
+	if err := s.passwords.validate(); err != nil {
 		return err
 	}
 	if kind, path, err := s.store.kind(); err != nil {
@@ -228,6 +238,9 @@ func serve(ctx context.Context, s *serveSettings, log *slog.Logger, logOut *logW
 		LogFormat:              s.logFormat,
 		PrivateMetrics:         !s.admin.publicMetrics,
 		Build:                  buildInfo(),
+		SessionIdleTimeout:     s.sessions.idle(s.tokens.refreshLifetime),
+		SessionMaxLifetime:     s.sessions.maxLifetime,
+		PasswordPolicy:         s.passwords.policy(),
 	}, httpapi.Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher,
 		Metrics: []prometheus.Collector{newDBStatsCollector(db.Stats)}})
 	// One flag for both listeners: their /readyz turn 503 together when a drain starts.

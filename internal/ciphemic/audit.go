@@ -24,6 +24,7 @@ const (
 	AuditUserUpdate     AuditKind = "user.update"
 	AuditUserDelete     AuditKind = "user.delete"
 	AuditUserRevoke     AuditKind = "user.revoke"
+	AuditSessionEnd     AuditKind = "session.end"
 )
 
 // AuditKinds lists every kind, in the order above.
@@ -32,6 +33,7 @@ func AuditKinds() []AuditKind {
 		AuditLoginSuccess, AuditLoginFailure, AuditLoginThrottled, AuditTokenRefresh,
 		AuditTokenReuse, AuditLogout, AuditRevokeAll, AuditPasswordChange,
 		AuditUserCreate, AuditUserUpdate, AuditUserDelete, AuditUserRevoke,
+		AuditSessionEnd,
 	}
 }
 

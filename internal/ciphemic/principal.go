@@ -11,6 +11,7 @@ type Principal struct {
 	Roles     []Role
 	TokenID   string    // the access token's jti
 	ExpiresAt time.Time // the access token's exp
+	SessionID string    // the access token's "sid": the login it belongs to
 }
 
 // HasRole reports whether the principal holds role.

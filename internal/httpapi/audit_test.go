@@ -177,6 +177,10 @@ func (f *auditFlow) adminSteps(admin actor) {
 	}
 	f.secrets = append(f.secrets, u.PasswordHash)
 	path := fmt.Sprintf("/api/users/%d/", created.ID)
+	login := f.login("carol", auditCarolPW)
+	f.expect(login, 200, ciphemic.AuditEvent{Kind: ciphemic.AuditLoginSuccess, ActorID: created.ID, UserID: created.ID, Username: "carol"})
+	sid := f.in.mustClaims(f.t, login.str(f.t, "refresh")).SessionID
+	f.expect(call("DELETE", path+"sessions/"+sid+"/", nil), 204, carol(ciphemic.AuditSessionEnd, "session "+sid))
 	patch := map[string]any{"password": auditCarolPW2, "email": "c@example.com", "first_name": "", "is_active": true}
 	f.expect(call("PATCH", path, patch), 200, carol(ciphemic.AuditUserUpdate, "changed: password, email; tokens revoked"))
 	f.expect(call("POST", path+"revoke/", nil), 200, carol(ciphemic.AuditUserRevoke, ""))

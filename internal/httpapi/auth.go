@@ -120,7 +120,7 @@ func handleTokenObtain(creds credentials, gate *loginGate, s sessions, accessFir
 			return
 		}
 		now := s.now()
-		pair, err := s.issuePair(r.Context(), user, now)
+		pair, err := s.issuePair(r, user, now)
 		if err == nil {
 			err = creds.users.RecordLogin(r.Context(), user.ID, now, upgraded)
 		}

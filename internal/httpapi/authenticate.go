@@ -70,6 +70,7 @@ func (a authenticator) principal(r *http.Request) (ciphemic.Principal, error) {
 		Roles:     claims.Roles,
 		TokenID:   claims.JTI,
 		ExpiresAt: claims.ExpiresAt,
+		SessionID: claims.SessionID,
 	}, nil
 }
 

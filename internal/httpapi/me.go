@@ -100,14 +100,14 @@ func appendDRFTime(b []byte, t time.Time) []byte {
 // handlePasswordChange serves POST /api/me/password/: the old password proves the caller,
 // every older token of the user is revoked, and a fresh pair keeps this client signed in.
 // Wrong old passwords count against the user's login back-off (gate).
-func handlePasswordChange(users userStore, hasher *password.Hasher, gate *loginGate, s sessions) http.Handler {
+func handlePasswordChange(users userStore, hasher *password.Hasher, policy ciphemic.PasswordPolicy, gate *loginGate, s sessions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, err := currentUser(r, users)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		newPW, err := readPasswordChange(r, hasher, gate, user)
+		newPW, err := readPasswordChange(r, hasher, policy, gate, user)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -127,9 +127,9 @@ func handlePasswordChange(users userStore, hasher *password.Hasher, gate *loginG
 }
 
 // readPasswordChange reads a password change and applies Django's checks: the old
-// password must match, behind the login throttle, and the new one must pass the default
-// validators that need no word list. It returns the new password.
-func readPasswordChange(r *http.Request, hasher *password.Hasher, gate *loginGate, user ciphemic.User) (string, error) {
+// password must match, behind the login throttle, and the new one must pass Django's
+// default validators. It returns the new password.
+func readPasswordChange(r *http.Request, hasher *password.Hasher, policy ciphemic.PasswordPolicy, gate *loginGate, user ciphemic.User) (string, error) {
 	body, err := decodeBody(r, false)
 	if err != nil {
 		return "", err
@@ -149,7 +149,7 @@ func readPasswordChange(r *http.Request, hasher *password.Hasher, gate *loginGat
 	if err != nil {
 		return "", err
 	}
-	for _, msg := range ciphemic.ValidatePassword(newPW, user) {
+	for _, msg := range policy.Validate(newPW, user) {
 		errs.add("new_password", msg)
 	}
 	return newPW, errs.errOrNil()
@@ -168,22 +168,5 @@ func changePassword(r *http.Request, users userStore, hasher *password.Hasher, s
 	}
 	s.view.Apply(ciphemic.Revocation{UserID: user.ID, ValidAfter: at, ExpiresAt: s.revocationUntil(at), CreatedAt: at})
 	s.events.revoked(revokedUser)
-	return s.issuePair(r.Context(), user, at.Add(time.Millisecond))
-}
-
-// handleRevokeAll serves POST /api/token/revoke-all/: logout everywhere.
-func handleRevokeAll(s sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := principalFrom(r)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if err := s.revokeUser(r.Context(), p.UserID, s.now()); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		s.audit.record(r, ciphemic.AuditEvent{Kind: ciphemic.AuditRevokeAll, ActorID: p.UserID, UserID: p.UserID})
-		encode(w, r, http.StatusOK, emptyBody{})
-	})
+	return s.issuePair(r, user, at.Add(time.Millisecond))
 }

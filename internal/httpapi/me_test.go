@@ -134,7 +134,7 @@ func TestPasswordChange(t *testing.T) {
 		{"missing", `{}`, `{"old_password":["This field is required."],"new_password":["This field is required."]}`},
 		{"wrong old", `{"old_password":"nope","new_password":"a-long-new-one"}`, `{"old_password":["Your old password was entered incorrectly. Please enter it again."]}`},
 		{"too short", `{"old_password":"password","new_password":"short"}`, `{"new_password":["This password is too short. It must contain at least 8 characters."]}`},
-		{"numeric", `{"old_password":"password","new_password":"1234567890"}`, `{"new_password":["This password is entirely numeric."]}`},
+		{"numeric", `{"old_password":"password","new_password":"1234567890"}`, `{"new_password":["This password is too common.","This password is entirely numeric."]}`},
 		{"username", `{"old_password":"password","new_password":"TESTUSER"}`, `{"new_password":["The password is too similar to the username."]}`},
 	}
 	for _, tt := range tests {

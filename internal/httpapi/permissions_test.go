@@ -61,6 +61,17 @@ func permissionMatrix() []endpointCase {
 	revoke := func(t *testing.T, s *school, _ actor) (string, any) {
 		return fmt.Sprintf("/api/users/%d/revoke/", s.user(t).ID), nil
 	}
+	userSessions := func(t *testing.T, s *school, _ actor) (string, any) {
+		return fmt.Sprintf("/api/users/%d/sessions/", s.user(t).ID), nil
+	}
+	userSession := func(t *testing.T, s *school, _ actor) (string, any) {
+		u := s.user(t)
+		return fmt.Sprintf("/api/users/%d/sessions/%s/", u.ID, s.session(t, u.ID)), nil
+	}
+	mySessions := func(t *testing.T, s *school, _ actor) (string, any) { return "/api/me/sessions/", nil }
+	othersSession := func(t *testing.T, s *school, _ actor) (string, any) {
+		return "/api/me/sessions/" + s.session(t, s.user(t).ID) + "/", nil
+	}
 	const (
 		ok, created, gone        = http.StatusOK, http.StatusCreated, http.StatusNoContent
 		no, missing, anon, wrong = http.StatusForbidden, http.StatusNotFound, http.StatusUnauthorized, http.StatusMethodNotAllowed
@@ -87,6 +98,12 @@ func permissionMatrix() []endpointCase {
 		{"revoke user", "POST", revoke, [6]int{ok, no, no, no, no, anon}},
 		// DRF checks permissions before the method: only an admin learns that PUT is not allowed.
 		{"put user", "PUT", patchUser, [6]int{wrong, no, no, no, no, anon}},
+		{"user sessions", "GET", userSessions, [6]int{ok, no, no, no, no, anon}},
+		{"end user session", "DELETE", userSession, [6]int{gone, no, no, no, no, anon}},
+		{"my sessions", "GET", mySessions, [6]int{ok, ok, ok, ok, ok, anon}},
+		// Another user's session is unknown to every caller, the admin too: the admin ends
+		// it under its user's path.
+		{"end another's session as mine", "DELETE", othersSession, [6]int{missing, missing, missing, missing, missing, anon}},
 	}
 }
 

@@ -88,12 +88,19 @@ func refreshAccess(r *http.Request, s sessions, claims token.Claims) (refreshBod
 	if err != nil {
 		return refreshBody{}, err
 	}
+	sess, err := s.refreshSession(r.Context(), claims, sid, now)
+	if err != nil {
+		return refreshBody{}, err
+	}
 	user, err := s.store.UseRefreshToken(r.Context(), claims.JTI, now)
 	if err != nil {
 		return refreshBody{}, err
 	}
 	access, err := s.issueAccess(user, sid, now)
-	return refreshBody{Access: access}, err
+	if err != nil {
+		return refreshBody{}, err
+	}
+	return refreshBody{Access: access}, s.touchSession(r, sess, now, claims.ExpiresAt)
 }
 
 // rotateRefresh spends the refresh token of claims and issues its successor, of the same
@@ -105,7 +112,11 @@ func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOl
 	if err != nil {
 		return refreshBody{}, err
 	}
-	next, nc, err := s.tokens.IssueSessionRefresh(claims.UserID, sid, now)
+	sess, err := s.refreshSession(r.Context(), claims, sid, now)
+	if err != nil {
+		return refreshBody{}, err
+	}
+	next, nc, err := s.issueSessionRefresh(sess, now)
 	if err != nil {
 		return refreshBody{}, err
 	}
@@ -117,7 +128,10 @@ func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOl
 	}
 	s.events.issued(true)
 	access, err := s.issueAccess(user, sid, now)
-	return refreshBody{Access: access, Refresh: next}, err
+	if err != nil {
+		return refreshBody{}, err
+	}
+	return refreshBody{Access: access, Refresh: next}, s.touchSession(r, sess, now, nc.ExpiresAt)
 }
 
 // familyOf returns the family of the refresh token of claims: its "sid", or, for a token

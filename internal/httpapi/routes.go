@@ -10,7 +10,8 @@ import (
 func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	authn := newAuthenticator(cfg, deps)
 	s := sessions{events: m.events, tokens: deps.Tokens, store: deps.Store, view: deps.Revocations, now: cfg.Now,
-		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies)}
+		reuseGrace: cfg.RefreshReuseGrace, proxies: trustedProxies(cfg.TrustedProxies),
+		limits: sessionLimits{idle: cfg.SessionIdleTimeout, max: cfg.SessionMaxLifetime, rotating: cfg.RotateRefreshTokens}}
 	s.audit = newAuditor(cfg, deps.Store)
 	s.cookies = newRefreshCookies(cfg, deps.Tokens)
 	creds := credentials{users: deps.Store, hasher: deps.Passwords}
@@ -29,9 +30,11 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	rt.handle("GET", "/.well-known/jwks.json", nil, handleJWKS(deps.Tokens))
 
 	rt.handle("GET", "/api/me/", user, handleMe(deps.Store))
-	rt.handle("POST", "/api/me/password/", user, setsCookie(handlePasswordChange(deps.Store, deps.Passwords, gate, s)))
+	rt.handle("POST", "/api/me/password/", user, setsCookie(handlePasswordChange(deps.Store, deps.Passwords, cfg.PasswordPolicy, gate, s)))
 
 	school, links := deps.School, newLinkBase(cfg)
+	rt.handle("GET", "/api/me/sessions/", user, handleMySessions(s, links))
+	rt.handle("DELETE", "/api/me/sessions/{id}/", user, handleMySessionEnd(s))
 	rt.handle("GET", "/api/school/courses/", user, handleCourseList(school, links))
 	rt.handle("POST", "/api/school/courses/", user, handleCourseCreate(school))
 	rt.handle("GET", "/api/school/courses/{id}/", user, handleCourseGet(school))
@@ -48,11 +51,13 @@ func addRoutes(mux *http.ServeMux, cfg Config, deps Deps, m *metrics) *router {
 	// Users are the admins' alone: the guard answers 403 before any 405, as DRF does.
 	admin := func(h http.Handler) http.Handler { return user(adminOnly(h)) }
 	rt.handle("GET", "/api/users/", admin, handleUserList(school, links))
-	rt.handle("POST", "/api/users/", admin, handleUserCreate(school, deps.Passwords, s.audit))
+	rt.handle("POST", "/api/users/", admin, handleUserCreate(school, deps.Passwords, cfg.PasswordPolicy, s.audit))
 	rt.handle("GET", "/api/users/{id}/", admin, handleUserGet(school))
-	rt.handle("PATCH", "/api/users/{id}/", admin, handleUserUpdate(school, deps.Passwords, s))
+	rt.handle("PATCH", "/api/users/{id}/", admin, handleUserUpdate(school, deps.Passwords, cfg.PasswordPolicy, s))
 	rt.handle("DELETE", "/api/users/{id}/", admin, handleUserDelete(school, s))
 	rt.handle("POST", "/api/users/{id}/revoke/", admin, handleUserRevoke(school, s))
+	rt.handle("GET", "/api/users/{id}/sessions/", admin, handleUserSessions(school, s, links))
+	rt.handle("DELETE", "/api/users/{id}/sessions/{sid}/", admin, handleUserSessionEnd(school, s))
 	rt.handle("GET", "/api/audit/", admin, handleAuditList(deps.Store, links))
 
 	rt.handle("GET", "/healthz", nil, handleHealthz())

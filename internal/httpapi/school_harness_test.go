@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 	"github.com/ciphemic/ciphemic/internal/store"
@@ -152,6 +153,18 @@ func (s *school) enrollment(t testing.TB) ciphemic.Enrollment {
 func (s *school) user(t testing.TB) ciphemic.User {
 	t.Helper()
 	return s.in.mustCreateUser(t, s.unique("someone"), "", ciphemic.RoleStudent)
+}
+
+// session starts a session of userID directly in the store and returns its id.
+func (s *school) session(t testing.TB, userID int64) string {
+	t.Helper()
+	id := s.unique("s")
+	now := s.in.clock.Now()
+	sess := ciphemic.Session{CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.in.db.StartSession(t.Context(), sess, ciphemic.RefreshToken{JTI: id, UserID: userID, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatalf("StartSession: %v", err)
+	}
+	return id
 }
 
 // errorBody is the contract's body for status, for the statuses the matrix expects.

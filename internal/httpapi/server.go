@@ -60,6 +60,14 @@ type Config struct {
 	// PrivateMetrics takes GET /metrics off the API: it is then served by Handlers.Ops
 	// alone, on a listener the public cannot reach.
 	PrivateMetrics bool
+	// SessionIdleTimeout ends a session not refreshed for that long, and
+	// SessionMaxLifetime one that long after its login however often it was refreshed
+	// (mysessions.go); zero leaves each unbounded but for the refresh tokens' own expiry.
+	SessionIdleTimeout time.Duration
+	SessionMaxLifetime time.Duration
+	// PasswordPolicy is Django's default password validators, applied wherever a password
+	// is set (users.go, me.go); the zero value is Django's defaults.
+	PasswordPolicy ciphemic.PasswordPolicy
 	// Build names the running binary in the ciphemic_build_info series.
 	Build BuildInfo
 	// Now is the clock; nil means time.Now.
@@ -104,6 +112,7 @@ type Store interface {
 	userStore
 	refreshTokenStore
 	revocationStore
+	sessionStore
 	loginFailureStore
 	auditRecorder
 	auditStore

@@ -25,6 +25,8 @@ type sessions struct {
 	audit auditor
 	// cookies is the browser mode of refresh tokens (cookies.go); off when zero.
 	cookies refreshCookies
+	// limits bound how long a session lives (sessionlimits.go).
+	limits sessionLimits
 	// events counts issued tokens, refreshes and revocations (eventmetrics.go); nil counts
 	// nothing.
 	events *events
@@ -38,12 +40,16 @@ type tokenPair struct {
 // issuePair records a new refresh token (the start of a rotation family, whose id is the
 // token's jti and the "sid" of every token of the family) and signs an access token
 // beside it.
-func (s sessions) issuePair(ctx context.Context, user ciphemic.User, at time.Time) (tokenPair, error) {
-	refresh, rc, err := s.tokens.IssueSessionRefresh(user.ID, "", at)
+// The login's session is recorded with it, with the client of r (mysessions.go), and the
+// refresh token's exp is clamped to the session's bounds (sessionlimits.go).
+func (s sessions) issuePair(r *http.Request, user ciphemic.User, at time.Time) (tokenPair, error) {
+	refresh, rc, err := s.tokens.IssueSessionRefreshUntil(user.ID, "", at, s.limits.tokenEnd(at, at))
 	if err != nil {
 		return tokenPair{}, fmt.Errorf("issue refresh token: %w", err)
 	}
-	err = s.store.CreateRefreshToken(ctx, ciphemic.RefreshToken{
+	sess := ciphemic.Session{CreatedAt: at, LastUsedAt: at, ExpiresAt: rc.ExpiresAt,
+		UserAgent: userAgent(r), ClientIP: s.clientAddr(r)}
+	err = s.store.StartSession(r.Context(), sess, ciphemic.RefreshToken{
 		JTI: rc.JTI, UserID: user.ID, FamilyID: rc.SessionID, IssuedAt: rc.IssuedAt, ExpiresAt: rc.ExpiresAt,
 	})
 	if err != nil {

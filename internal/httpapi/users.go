@@ -61,7 +61,7 @@ type userInput struct {
 // readUser reads a user body; partial (PATCH) makes every field optional. base is the
 // user being changed (zero for a new one), against which a new password is validated.
 // Read-only fields (id, date_joined, last_login) are never read.
-func readUser(body formBody, base ciphemic.User, partial bool) (userInput, *fieldErrors) {
+func readUser(body formBody, base ciphemic.User, partial bool, policy ciphemic.PasswordPolicy) (userInput, *fieldErrors) {
 	errs := newFieldErrors()
 	var in userInput
 	if s, ok := body.username(errs, "username", !partial); ok {
@@ -69,7 +69,7 @@ func readUser(body formBody, base ciphemic.User, partial bool) (userInput, *fiel
 	}
 	if s, ok := body.char(errs, "password", charRule{required: !partial, keepSpace: true}); ok {
 		in.password = &s
-		checkPassword(errs, body, in, base)
+		checkPassword(errs, body, in, base, policy)
 	}
 	if s, ok := body.email(errs, "email"); ok {
 		in.email = &s
@@ -90,13 +90,21 @@ func readUser(body formBody, base ciphemic.User, partial bool) (userInput, *fiel
 }
 
 // checkPassword applies Django's password validators to the sent password, against the
-// user as the body will leave it (its username and email compared with the password).
-func checkPassword(errs *fieldErrors, body formBody, in userInput, base ciphemic.User) {
+// user as the body will leave it (its username, email and names compared with the
+// password).
+func checkPassword(errs *fieldErrors, body formBody, in userInput, base ciphemic.User, policy ciphemic.PasswordPolicy) {
+	// The other fields are read again, their errors left to readUser, because DRF lists
+	// the password's errors in the password's place.
 	setIf(&base.Username, in.username)
 	if email, ok := body.email(newFieldErrors(), "email"); ok {
 		base.Email = email
 	}
-	for _, msg := range ciphemic.ValidatePassword(*in.password, base) {
+	for field, dst := range map[string]*string{"first_name": &base.FirstName, "last_name": &base.LastName} {
+		if v, ok := body.char(newFieldErrors(), field, charRule{allowBlank: true, maxLen: 150}); ok {
+			*dst = v
+		}
+	}
+	for _, msg := range policy.Validate(*in.password, base) {
 		errs.add("password", msg)
 	}
 }
@@ -144,13 +152,13 @@ func handleUserGet(users userAdminStore) http.Handler {
 
 // handleUserCreate serves POST /api/users/ (admins): the password is validated as Django
 // does and stored only as an argon2id hash.
-func handleUserCreate(users userAdminStore, hasher *password.Hasher, audit auditor) http.Handler {
+func handleUserCreate(users userAdminStore, hasher *password.Hasher, policy ciphemic.PasswordPolicy, audit auditor) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		body, err := decodeBody(r, true)
 		if err != nil {
 			return err
 		}
-		in, errs := readUser(body, ciphemic.User{}, false)
+		in, errs := readUser(body, ciphemic.User{}, false, policy)
 		u := ciphemic.User{IsActive: true}
 		in.apply(&u)
 		if err := errs.errOrNil(); err != nil {
@@ -172,7 +180,7 @@ func handleUserCreate(users userAdminStore, hasher *password.Hasher, audit audit
 // handleUserUpdate serves PATCH /api/users/{id}/ (admins). A new password, a new role or
 // a deactivation ends every token of the user at once, here and on every instance.
 // Demoting or deactivating the last active admin is refused by the store (409).
-func handleUserUpdate(users userAdminStore, hasher *password.Hasher, s sessions) http.Handler {
+func handleUserUpdate(users userAdminStore, hasher *password.Hasher, policy ciphemic.PasswordPolicy, s sessions) http.Handler {
 	return apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		p, u, err := adminTarget(r, users)
 		if err != nil {
@@ -182,7 +190,7 @@ func handleUserUpdate(users userAdminStore, hasher *password.Hasher, s sessions)
 		if err != nil {
 			return err
 		}
-		in, errs := readUser(body, u, true)
+		in, errs := readUser(body, u, true, policy)
 		before := u
 		in.apply(&u)
 		if err := errs.errOrNil(); err != nil {

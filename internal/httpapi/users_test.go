@@ -73,8 +73,15 @@ func TestUserValidation(t *testing.T) {
 		{"long username", `{"username":"` + long + `",` + ok + `}`, `{"username":["Ensure this field has no more than 150 characters."]}`},
 		{"blank password", `{"username":"u","password":"","roles":["student"]}`, `{"password":["This field may not be blank."]}`},
 		{"short password", `{"username":"u","password":"abc","roles":["student"]}`,
-			`{"password":["This password is too short. It must contain at least 8 characters."]}`},
-		{"numeric password", `{"username":"u","password":"12345678","roles":["student"]}`, `{"password":["This password is entirely numeric."]}`},
+			`{"password":["This password is too short. It must contain at least 8 characters.","This password is too common."]}`},
+		{"numeric password", `{"username":"u","password":"12345678","roles":["student"]}`,
+			`{"password":["This password is too common.","This password is entirely numeric."]}`},
+		{"numeric uncommon password", `{"username":"u","password":"80417395","roles":["student"]}`, `{"password":["This password is entirely numeric."]}`},
+		{"common password", `{"username":"u","password":"qwertyui","roles":["student"]}`, `{"password":["This password is too common."]}`},
+		{"password like the email", `{"username":"quentin","email":"quentin.lavoisier@example.com","password":"lavoisier2024","roles":["student"]}`,
+			`{"password":["The password is too similar to the email address."]}`},
+		{"password like the last name", `{"username":"u","last_name":"Lavoisier","password":"lavoisier2024","roles":["student"]}`,
+			`{"password":["The password is too similar to the last name."]}`},
 		{"password is username", `{"username":"longusername","password":"LongUsername","roles":["student"]}`,
 			`{"password":["The password is too similar to the username."]}`},
 		{"bad email", `{"username":"u","email":"nope",` + ok + `}`, `{"email":["Enter a valid email address."]}`},
@@ -112,7 +119,7 @@ func TestUserUpdate(t *testing.T) {
 	wantStatusBody(t, in.call(t, s.admin, "PATCH", path, map[string]any{"username": "teacher"}), 409,
 		`{"detail":"A user with that username already exists."}`)
 	wantStatusBody(t, in.call(t, s.admin, "PATCH", path, map[string]any{"password": "student"}), 400,
-		`{"password":["This password is too short. It must contain at least 8 characters.","The password is too similar to the username."]}`)
+		`{"password":["The password is too similar to the username.","This password is too short. It must contain at least 8 characters.","This password is too common."]}`)
 	wantStatusBody(t, in.call(t, s.admin, "PATCH", path, map[string]any{"username": ""}), 400, `{"username":["This field may not be blank."]}`)
 	wantStatusBody(t, in.call(t, s.admin, "PUT", path, map[string]any{"first_name": "x"}), 405,
 		`{"detail":"Method \"PUT\" not allowed."}`)

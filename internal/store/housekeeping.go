@@ -68,12 +68,12 @@ type Sweep struct {
 
 // Swept counts the rows one sweep deleted.
 type Swept struct {
-	RefreshTokens, Revocations, LoginFailures int64
+	RefreshTokens, Revocations, LoginFailures, Sessions int64
 }
 
 // Total is the number of rows deleted from every table.
 func (s Swept) Total() int64 {
-	return s.RefreshTokens + s.Revocations + s.LoginFailures
+	return s.RefreshTokens + s.Revocations + s.LoginFailures + s.Sessions
 }
 
 // sweepTable is the batch delete of one table. Its query deletes the at most $2 rows with
@@ -106,7 +106,8 @@ var (
 		RETURNING last_failure_at`}
 )
 
-// Sweep deletes the expired refresh tokens, the expired revocations and, when
+// Sweep deletes the expired refresh tokens, the expired revocations, the expired
+// sessions (sessions.go) and, when
 // s.LoginFailuresBefore is set, the stale failed-login counts, until none is left, and
 // returns how many rows of each it deleted. It deletes them in batches of at most s.Batch
 // rows held to s.BatchTime, each followed by a pause of at least s.Pause and at least its
@@ -123,6 +124,9 @@ func (db *DB) Sweep(ctx context.Context, s Sweep) (Swept, error) {
 		return out, err
 	}
 	if out.Revocations, err = db.sweep(ctx, s, sweepRevocations, micros(s.Now)); err != nil {
+		return out, err
+	}
+	if out.Sessions, err = db.sweep(ctx, s, sweepSessions, micros(s.Now)); err != nil {
 		return out, err
 	}
 	if !s.LoginFailuresBefore.IsZero() {

@@ -60,19 +60,23 @@ func (db *DB) RevokeFamily(ctx context.Context, familyID string, userID int64, a
 		return db.fail("revoke family", ciphemic.Errorf(ciphemic.CodeInvalid, "A family id is required."))
 	}
 	return db.update(ctx, "revoke family", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET blacklisted_at = $1
-			WHERE family_id = $2 AND blacklisted_at IS NULL AND expires_at > $1`,
-			micros(at), familyID)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO revocations (user_id, family_id, expires_at, created_at)
-			VALUES ($1, $2, $3, $4)
-			ON CONFLICT (family_id) WHERE family_id IS NOT NULL DO UPDATE SET
-				expires_at = CASE WHEN excluded.expires_at > revocations.expires_at
-					THEN excluded.expires_at ELSE revocations.expires_at END,
-				created_at = excluded.created_at`,
-			userID, familyID, micros(until), micros(db.clock()))
-		return err
+		return db.revokeFamilyTx(ctx, tx, familyID, userID, at, until)
 	})
+}
+
+func (db *DB) revokeFamilyTx(ctx context.Context, tx *sql.Tx, familyID string, userID int64, at, until time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET blacklisted_at = $1
+		WHERE family_id = $2 AND blacklisted_at IS NULL AND expires_at > $1`,
+		micros(at), familyID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO revocations (user_id, family_id, expires_at, created_at)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (family_id) WHERE family_id IS NOT NULL DO UPDATE SET
+			expires_at = CASE WHEN excluded.expires_at > revocations.expires_at
+				THEN excluded.expires_at ELSE revocations.expires_at END,
+			created_at = excluded.created_at`,
+		userID, familyID, micros(until), micros(db.clock()))
+	return err
 }

@@ -150,7 +150,7 @@ func testSweepBatches(t *testing.T, db *store.DB) {
 	if err != nil || swept.RefreshTokens != expired {
 		t.Fatalf("Sweep() = %+v, %v, want %d refresh tokens deleted", swept, err, expired)
 	}
-	want := []batch{{"refresh_tokens", 100}, {"refresh_tokens", 100}, {"refresh_tokens", 50}, {"revocations", 0}}
+	want := []batch{{"refresh_tokens", 100}, {"refresh_tokens", 100}, {"refresh_tokens", 50}, {"revocations", 0}, {"sessions", 0}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Sweep() batches = %v, want %v", got, want)
 	}

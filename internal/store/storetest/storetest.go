@@ -122,6 +122,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"RotateDjangoRace", testRotateDjangoRace},
 		{"UseDjangoRefreshToken", testUseDjangoRefreshToken},
 	}
+	tests = append(tests, sessionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
