@@ -73,7 +73,13 @@ func rotateDjangoRefresh(r *http.Request, s sessions, claims token.Claims, black
 	if err != nil {
 		return refreshBody{}, err
 	}
-	next, nc, err := s.tokens.IssueSessionRefresh(claims.UserID, sid, now)
+	// Django's sessions end as ciphemic's do (sessionlimits.go): one without a record
+	// started when its token was issued.
+	sess, err := s.refreshSession(r.Context(), claims, sid, now)
+	if err != nil {
+		return refreshBody{}, err
+	}
+	next, nc, err := s.issueSessionRefresh(sess, now)
 	if err != nil {
 		return refreshBody{}, err
 	}
@@ -85,7 +91,10 @@ func rotateDjangoRefresh(r *http.Request, s sessions, claims token.Claims, black
 	}
 	s.events.issued(true)
 	access, err := s.issueAccess(user, sid, now)
-	return refreshBody{Access: access, Refresh: next}, err
+	if err != nil {
+		return refreshBody{}, err
+	}
+	return refreshBody{Access: access, Refresh: next}, s.touchSession(r, sess, now, nc.ExpiresAt)
 }
 
 // blacklistAnyRefresh blacklists the refresh token of claims (logout); one of the Django

@@ -120,9 +120,10 @@ func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOl
 	if err != nil {
 		return refreshBody{}, err
 	}
-	user, err := s.store.RotateRefreshTokenAudited(r.Context(), claims.JTI, ciphemic.RefreshToken{
+	// The session's record of this refresh is written in the rotation's transaction.
+	user, err := s.store.RotateSessionRefreshToken(r.Context(), claims.JTI, ciphemic.RefreshToken{
 		JTI: nc.JTI, UserID: claims.UserID, FamilyID: sid, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt,
-	}, blacklistOld, now, e)
+	}, blacklistOld, now, e, s.touched(r, sess, now, nc.ExpiresAt))
 	if err != nil {
 		return refreshBody{}, err
 	}
@@ -131,7 +132,7 @@ func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOl
 	if err != nil {
 		return refreshBody{}, err
 	}
-	return refreshBody{Access: access, Refresh: next}, s.touchSession(r, sess, now, nc.ExpiresAt)
+	return refreshBody{Access: access, Refresh: next}, nil
 }
 
 // familyOf returns the family of the refresh token of claims: its "sid", or, for a token

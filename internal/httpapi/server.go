@@ -95,6 +95,7 @@ type refreshTokenStore interface {
 	CreateRefreshToken(ctx context.Context, t ciphemic.RefreshToken) error
 	UseRefreshToken(ctx context.Context, jti string, now time.Time) (ciphemic.User, error)
 	RotateRefreshTokenAudited(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, e ciphemic.AuditEvent) (ciphemic.User, error)
+	RotateSessionRefreshToken(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, e ciphemic.AuditEvent, touch ciphemic.Session) (ciphemic.User, error)
 	BlacklistRefreshToken(ctx context.Context, jti string, now time.Time) error
 	RefreshToken(ctx context.Context, jti string) (ciphemic.RefreshToken, error)
 	LiveRefreshToken(ctx context.Context, jti string, now time.Time) (ciphemic.RefreshToken, ciphemic.User, error)

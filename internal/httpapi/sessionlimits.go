@@ -108,9 +108,15 @@ func (s sessions) issueSessionRefresh(sess ciphemic.Session, now time.Time) (str
 // touchSession records that sess was used at now by the client of r, its newest refresh
 // token expiring at expires.
 func (s sessions) touchSession(r *http.Request, sess ciphemic.Session, now, expires time.Time) error {
+	return s.store.TouchSession(r.Context(), s.touched(r, sess, now, expires))
+}
+
+// touched is sess as a refresh by the client of r at now leaves it, its newest refresh
+// token expiring at expires.
+func (s sessions) touched(r *http.Request, sess ciphemic.Session, now, expires time.Time) ciphemic.Session {
 	sess.LastUsedAt, sess.ExpiresAt = now, expires
 	sess.UserAgent, sess.ClientIP = userAgent(r), s.clientAddr(r)
-	return s.store.TouchSession(r.Context(), sess)
+	return sess
 }
 
 // clientAddr is the client's address as --trusted-proxies decide, "" when unknown.

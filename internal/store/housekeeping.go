@@ -37,7 +37,7 @@ const DefaultSweepBatchTime = 5 * time.Millisecond
 
 // minSweepBatch is the fewest rows a batch deletes however slow batches are, so that a
 // sweep always progresses.
-const minSweepBatch = 10
+const minSweepBatch = 3
 
 // DefaultSweepPause is the shortest wait between two batches unless told otherwise. It
 // lets the requests queued for the writer, in this process or another, have it before
@@ -59,7 +59,8 @@ type Sweep struct {
 	// none, every batch is Batch rows.
 	BatchTime time.Duration
 	// Pause is the shortest wait between two batches, which is also never shorter than
-	// the batch before it; 0: DefaultSweepPause; negative: no wait at all.
+	// the batch before it; 0: the backend's (Dialect.SweepPause, else DefaultSweepPause);
+	// negative: no wait at all.
 	Pause time.Duration
 	// OnBatch, when set, is called after every committed transaction with the table it
 	// deleted from and how many rows it deleted (0 for the one that finds none left).
@@ -147,6 +148,9 @@ func (s Sweep) withDefaults(db *DB) Sweep {
 	}
 	if s.BatchTime == 0 {
 		s.BatchTime = DefaultSweepBatchTime
+	}
+	if s.Pause == 0 {
+		s.Pause = db.dialect.SweepPause
 	}
 	if s.Pause == 0 {
 		s.Pause = DefaultSweepPause

@@ -14,7 +14,7 @@ func TestNextBatchSize(t *testing.T) {
 	}{
 		{1000, 1000, 20 * ms, 5 * ms, 250}, // four times over budget: a quarter
 		{1000, 1000, 5 * ms, 5 * ms, 1000}, // on budget: unchanged
-		{1000, 1000, time.Second, 5 * ms, minSweepBatch},
+		{1000, 1000, 10 * time.Second, 5 * ms, minSweepBatch},
 		{100, 1000, ms, 5 * ms, 200}, // quick: doubled
 		{800, 1000, ms, 5 * ms, 1000},
 		{1000, 1000, time.Hour, -1, 1000}, // no budget

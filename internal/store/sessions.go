@@ -63,7 +63,7 @@ func (db *DB) StartSession(ctx context.Context, s ciphemic.Session, t ciphemic.R
 		if err := db.insertTokenTx(ctx, tx, t); err != nil {
 			return err
 		}
-		return upsertSessionTx(ctx, tx, s)
+		return db.upsertSessionTx(ctx, tx, s)
 	})
 }
 
@@ -72,17 +72,21 @@ func (db *DB) StartSession(ctx context.Context, s ciphemic.Session, t ciphemic.R
 // recorded with s.CreatedAt as its login.
 func (db *DB) TouchSession(ctx context.Context, s ciphemic.Session) error {
 	return db.update(ctx, "touch session", func(tx *sql.Tx) error {
-		return upsertSessionTx(ctx, tx, s)
+		return db.upsertSessionTx(ctx, tx, s)
 	})
 }
 
-func upsertSessionTx(ctx context.Context, tx *sql.Tx, s ciphemic.Session) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions
+// upsertSessionQuery records a session's refresh; it runs in every rotation, so it is one
+// of the prepared hotWrites.
+const upsertSessionQuery = `INSERT INTO sessions
 		(id, user_id, created_at, last_used_at, expires_at, user_agent, client_ip)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (id) DO UPDATE SET last_used_at = excluded.last_used_at,
 			expires_at = excluded.expires_at, user_agent = excluded.user_agent,
-			client_ip = excluded.client_ip`,
+			client_ip = excluded.client_ip`
+
+func (db *DB) upsertSessionTx(ctx context.Context, tx *sql.Tx, s ciphemic.Session) error {
+	_, err := db.txStmt(ctx, tx, upsertSessionQuery).ExecContext(ctx,
 		s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
 		truncateRunes(s.UserAgent, ciphemic.UserAgentMax), s.ClientIP)
 	return err

@@ -64,7 +64,7 @@ func (c *stmtCache) close() {
 // store is migrated: parsing and planning a statement costs SQLite as much as running it,
 // and a rotation runs four.
 var hotWrites = []string{rotateQuery, rotateBlacklistQuery, tokenUserQuery, insertTokenQuery, recordAuditQuery,
-	savepointQuery, rollbackToSavepointQuery, releaseSavepointQuery}
+	savepointQuery, rollbackToSavepointQuery, releaseSavepointQuery, upsertSessionQuery}
 
 // prepareWrites prepares hotWrites on the write pool. It must run outside any
 // transaction: SQLite's write pool has one connection, which a transaction holds.

@@ -61,6 +61,9 @@ type Dialect struct {
 	// on this backend: about as long as a request may wait behind one. Zero means
 	// DefaultSweepBatchTime.
 	SweepBatchTime time.Duration
+	// SweepPause is the shortest wait between two housekeeping transactions on this
+	// backend (Sweep.Pause); zero means DefaultSweepPause.
+	SweepPause time.Duration
 }
 
 // DB is a ciphemic store. Reads go to the read pool and writes, always in a transaction,

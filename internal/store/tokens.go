@@ -210,14 +210,24 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldJTI string, next ciphem
 // exactly when the rotation is, at the cost of one statement instead of a transaction
 // of its own.
 func (db *DB) RotateRefreshTokenAudited(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, e ciphemic.AuditEvent) (ciphemic.User, error) {
+	return db.rotateRefreshToken(ctx, &rotation{oldJTI: oldJTI, wantFamily: next.FamilyID, blacklist: blacklistOld, now: now, audit: e}, next)
+}
+
+// RotateSessionRefreshToken is RotateRefreshTokenAudited that also records the refresh
+// in its session (as TouchSession does) in the same transaction: a refresh is then one
+// write transaction, shared with other rotations where the backend batches them, not two.
+func (db *DB) RotateSessionRefreshToken(ctx context.Context, oldJTI string, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, e ciphemic.AuditEvent, touch ciphemic.Session) (ciphemic.User, error) {
+	return db.rotateRefreshToken(ctx, &rotation{oldJTI: oldJTI, wantFamily: next.FamilyID, blacklist: blacklistOld, now: now, audit: e, touch: &touch}, next)
+}
+
+func (db *DB) rotateRefreshToken(ctx context.Context, rot *rotation, next ciphemic.RefreshToken) (ciphemic.User, error) {
 	if next.IssuedAt.IsZero() {
-		next.IssuedAt = now
+		next.IssuedAt = rot.now
 	}
-	rot := &rotation{oldJTI: oldJTI, wantFamily: next.FamilyID, blacklist: blacklistOld, now: now, audit: e}
 	var err error
 	rot.next, err = db.prepareToken(next)
-	if err == nil && e.Kind != "" && !e.Kind.Valid() {
-		err = ciphemic.Errorf(ciphemic.CodeInvalid, "kind: %q is not a valid choice.", e.Kind)
+	if err == nil && rot.audit.Kind != "" && !rot.audit.Kind.Valid() {
+		err = ciphemic.Errorf(ciphemic.CodeInvalid, "kind: %q is not a valid choice.", rot.audit.Kind)
 	}
 	if err != nil {
 		return ciphemic.User{}, db.fail("rotate refresh token", err)
@@ -242,7 +252,9 @@ type rotation struct {
 	blacklist  bool
 	now        time.Time
 	audit      ciphemic.AuditEvent
-	user       ciphemic.User
+	// touch, when set, is the session's record after this refresh (RotateSessionRefreshToken).
+	touch *ciphemic.Session
+	user  ciphemic.User
 }
 
 // rotateTx runs rot in tx and sets rot.user.
@@ -261,6 +273,14 @@ func (db *DB) rotateTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
 	next.UserID, next.FamilyID = s.userID, s.familyID
 	if err := db.insertTokenTx(ctx, tx, next); err != nil {
 		return err
+	}
+	if rot.touch != nil {
+		if rot.touch.UserID != s.userID || rot.touch.ID != s.familyID {
+			return ciphemic.ErrTokenUnknown // a session record for another token's session
+		}
+		if err := db.upsertSessionTx(ctx, tx, *rot.touch); err != nil {
+			return err
+		}
 	}
 	if rot.audit.Kind == "" {
 		return nil

@@ -32,10 +32,16 @@ var migrations embed.FS
 // readConns is the size of the read pool.
 const readConns = 4
 
-// sweepBatchTime keeps each housekeeping transaction to about a millisecond: it holds the
-// only writer, so every login and refresh arriving meanwhile waits for it, and an
-// ordinary refresh commits in a fraction of that.
-const sweepBatchTime = time.Millisecond
+// sweepBatchTime and sweepPause shape housekeeping on SQLite's single writer. A batch
+// holds the writer, and every refresh arriving meanwhile waits for it, so a batch is
+// kept to about the time of one refresh (a few rows among a million, each an entry in
+// four B-trees at random places); the pause after it, at least as long as the batch, is
+// short, so that the sweep still deletes a million expired rows in minutes. Measured
+// with storebench's RotateDuringCleanup (docs/PERFORMANCE.md, goal 6).
+const (
+	sweepBatchTime = 250 * time.Microsecond
+	sweepPause     = time.Millisecond
+)
 
 // writeParams and readParams are modernc.org/sqlite DSN parameters. busy_timeout comes
 // first in both, so the pragmas after it wait for locks instead of failing.
@@ -120,7 +126,7 @@ func dialect() store.Dialect {
 	if err != nil {
 		panic(err) // the embedded directory is fixed at build time
 	}
-	return store.Dialect{Name: "sqlite", Migrations: sub, Classify: classify, SweepBatchTime: sweepBatchTime}
+	return store.Dialect{Name: "sqlite", Migrations: sub, Classify: classify, SweepBatchTime: sweepBatchTime, SweepPause: sweepPause}
 }
 
 // classify sorts modernc.org/sqlite errors by their extended result code.

@@ -117,7 +117,7 @@ func RotateRows(b *testing.B, be Backend) {
 // reports the p50 and p99 of both, their p99 ratio, and how long the sweep took. As in
 // RotateRows, one iteration is a whole run.
 func RotateDuringCleanup(b *testing.B, be Backend) {
-	for _, expired := range []int{20_000, 1_000_000} {
+	for _, expired := range []int{20_000, 200_000, 1_000_000} {
 		b.Run(fmt.Sprintf("expired=%d", expired), func(b *testing.B) {
 			if expired > 100_000 && testing.Short() {
 				b.Skip("seeding a million rows takes a while; run without -short")

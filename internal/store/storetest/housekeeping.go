@@ -177,7 +177,7 @@ func testSweepCancel(t *testing.T, db *store.DB) {
 }
 
 // testSweepAdapts: a batch that runs over its time budget makes the next one smaller in
-// proportion (down to 10 rows), and quick batches grow back, doubling, towards the limit.
+// proportion (down to 3 rows), and quick batches grow back, doubling, towards the limit.
 // The store's clock, which a sweep times its batches with, makes the first batch take a
 // second and every later one a microsecond.
 func testSweepAdapts(t *testing.T, db *store.DB) {
@@ -202,7 +202,7 @@ func testSweepAdapts(t *testing.T, db *store.DB) {
 	if swept, err := db.Sweep(context.Background(), s); err != nil || swept.RefreshTokens != 250 {
 		t.Fatalf("Sweep() = %+v, %v, want 250 refresh tokens deleted", swept, err)
 	}
-	if want := []int64{100, 10, 20, 40, 80, 0}; !reflect.DeepEqual(got, want) {
+	if want := []int64{100, 3, 6, 12, 24, 48, 57}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Sweep() batches = %v, want %v", got, want)
 	}
 }

@@ -17,6 +17,7 @@ var sessionTests = []struct {
 }{
 	{"StartSession", testStartSession},
 	{"TouchSession", testTouchSession},
+	{"RotateSessionRefreshToken", testRotateSessionRefreshToken},
 	{"ListSessions", testListSessions},
 	{"LiveSessionOtherUser", testLiveSessionOtherUser},
 	{"EndOtherSessions", testEndOtherSessions},
@@ -104,6 +105,50 @@ func testTouchSession(t *testing.T, db *store.DB) {
 	}
 	if got, err := db.Session(ctx, legacy.ID); err != nil || !sameSession(got, legacy) {
 		t.Errorf("Session() of a family touched first = %+v, %v; want %+v", got, err, legacy)
+	}
+}
+
+// testRotateSessionRefreshToken: a rotation records its session's refresh in its own
+// transaction: when it commits the session moved, and when it fails (a spent token, a
+// session record of another session) the session did not, nor the token.
+func testRotateSessionRefreshToken(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	alice := mustUser(t, db, "alice")
+	s := mustSession(t, db, alice.ID, jti("s", 1), t0)
+	at := t0.Add(time.Hour)
+	touched := s
+	touched.LastUsedAt, touched.ExpiresAt = at, at.Add(24*time.Hour)
+	touched.UserAgent, touched.ClientIP = "refreshing agent", "198.51.100.7"
+	next := ciphemic.RefreshToken{JTI: jti("s", 2), UserID: alice.ID, FamilyID: s.ID, IssuedAt: at, ExpiresAt: touched.ExpiresAt}
+	e := ciphemic.AuditEvent{Kind: ciphemic.AuditTokenRefresh, ActorID: alice.ID, UserID: alice.ID, At: at}
+	if _, err := db.RotateSessionRefreshToken(ctx, s.ID, next, true, at, e, touched); err != nil {
+		t.Fatalf("RotateSessionRefreshToken() = %v", err)
+	}
+	if got, err := db.Session(ctx, s.ID); err != nil || !sameSession(got, touched) {
+		t.Errorf("Session() after the rotation = %+v, %v; want %+v", got, err, touched)
+	}
+	// The spent token again: refused, and the session keeps the winner's record.
+	late := touched
+	late.LastUsedAt, late.UserAgent = at.Add(time.Minute), "replayed agent"
+	again := ciphemic.RefreshToken{JTI: jti("s", 3), UserID: alice.ID, FamilyID: s.ID, IssuedAt: at, ExpiresAt: touched.ExpiresAt}
+	if _, err := db.RotateSessionRefreshToken(ctx, s.ID, again, true, at.Add(time.Minute), e, late); err == nil {
+		t.Fatal("RotateSessionRefreshToken(spent token) = nil, want an error")
+	}
+	if got, _ := db.Session(ctx, s.ID); !sameSession(got, touched) {
+		t.Errorf("a refused rotation changed its session: %+v, want %+v", got, touched)
+	}
+	// A record for another session is refused with the rotation.
+	other := mustSession(t, db, alice.ID, jti("o", 4), t0)
+	wrong := other
+	wrong.LastUsedAt = at
+	third := ciphemic.RefreshToken{JTI: jti("s", 5), UserID: alice.ID, FamilyID: s.ID, IssuedAt: at, ExpiresAt: touched.ExpiresAt}
+	_, err := db.RotateSessionRefreshToken(ctx, next.JTI, third, true, at, e, wrong)
+	wantIs(t, "RotateSessionRefreshToken(another session's record)", err, ciphemic.ErrTokenUnknown)
+	if got, _ := db.Session(ctx, other.ID); !sameSession(got, other) {
+		t.Errorf("another session's record was written: %+v, want %+v", got, other)
+	}
+	if rt := mustRefreshToken(t, db, next.JTI); !rt.BlacklistedAt.IsZero() {
+		t.Errorf("the refused rotation spent its token: %+v", rt)
 	}
 }
 
