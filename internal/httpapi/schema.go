@@ -15,6 +15,10 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
+// OpenAPIDocument returns the document GET /api/schema/ serves, for the contract tests of
+// other packages and the lint step of CI. The caller must not modify it.
+func OpenAPIDocument() []byte { return openAPIDocument }
+
 // docsFiles is the documentation page. It is served from the binary because the machines
 // that run ciphemic may have no internet: no CDN, no external fonts.
 //
