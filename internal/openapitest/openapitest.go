@@ -23,6 +23,7 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/helpers"
 	"github.com/pb33f/libopenapi-validator/responses"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 	"github.com/pb33f/libopenapi/orderedmap"
 )
@@ -34,6 +35,7 @@ type Validator struct {
 	paths []documentedPath
 	// components are the shared responses, for answers no operation describes.
 	components *orderedmap.Map[string, *v3.Response]
+	detail     *base.SchemaProxy // components/schemas/Detail: the body of a 405
 }
 
 // documentedPath is a path template of the document and what matches it.
@@ -87,6 +89,10 @@ func build(doc []byte) (*Validator, error) {
 	}
 	if c := model.Model.Components; c != nil {
 		v.components = c.Responses
+		v.detail = c.Schemas.GetOrZero("Detail")
+	}
+	if v.detail == nil {
+		return nil, fmt.Errorf("openapitest: the document lacks components/schemas/Detail")
 	}
 	for _, name := range sharedAnswers {
 		if v.components.GetOrZero(name) == nil {
@@ -215,11 +221,11 @@ func (v *Validator) find(path string) (string, *documentedPath) {
 }
 
 // sharedAnswers are the shared responses a request no operation describes may get: the
-// router's 404 or 405, or what the middleware answers before routing.
+// router's 404, or what the middleware answers before routing. (The router's 405 has no
+// component: see checkMethodNotAllowed.)
 var sharedAnswers = map[int]string{
 	http.StatusBadRequest:            "InvalidHost",
 	http.StatusNotFound:              "NotFound",
-	http.StatusMethodNotAllowed:      "MethodNotAllowed",
 	http.StatusRequestEntityTooLarge: "TooLarge",
 	http.StatusInternalServerError:   "ServerError",
 	http.StatusServiceUnavailable:    "Unavailable",
@@ -240,6 +246,9 @@ func (v *Validator) checkShared(x Exchange, want int, protected bool) Problems {
 		name = "NotAuthenticated"
 	case protected && x.Status == http.StatusForbidden:
 		name = "Forbidden"
+	}
+	if x.Status == http.StatusMethodNotAllowed && want == http.StatusMethodNotAllowed {
+		return v.checkMethodNotAllowed(x)
 	}
 	shared := v.components.GetOrZero(name)
 	if shared == nil {
@@ -264,6 +273,24 @@ func (v *Validator) checkShared(x Exchange, want int, protected bool) Problems {
 		return Problems{}
 	}
 	return Problems{Errors: describe(x, "components/responses/"+name, wrap("response", errs...))}
+}
+
+// checkMethodNotAllowed checks the router's 405, which the document describes in its
+// introduction (no operation can list it): the one error shape, and an Allow header.
+func (v *Validator) checkMethodNotAllowed(x Exchange) Problems {
+	if x.Header.Get("Allow") == "" {
+		return Problems{Errors: []string{fmt.Sprintf("%s %s: 405 without an Allow header", x.Request.Method, x.Request.URL.Path)}}
+	}
+	if x.Request.Method == http.MethodHead {
+		return Problems{}
+	}
+	ok, errs := responses.ValidateResponseSchema(&responses.ValidateResponseSchemaInput{
+		Request: x.Request, Response: x.response(), Schema: v.detail.Schema(), Version: 3.1,
+	})
+	if ok {
+		return Problems{}
+	}
+	return Problems{Errors: describe(x, "components/schemas/Detail", wrap("response", errs...))}
 }
 
 // protected tells whether every operation of item needs the bearer token.
