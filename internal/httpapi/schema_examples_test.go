@@ -66,7 +66,6 @@ func documentedExample(doc map[string]any, c exampleCase) (string, any) {
 	resp, _ := resolveRef(doc, at).(map[string]any)
 	if ref, ok := resp["$ref"].(string); ok {
 		at = ref
-		resp, _ = resolveRef(doc, ref).(map[string]any)
 	}
 	at += "/content/application~1json/examples/" + c.name + "/value"
 	return at, resolveRef(doc, at)

@@ -111,7 +111,9 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	var reqBody []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
+		if closeErr := req.Body.Close(); err == nil {
+			err = closeErr
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +126,9 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	respBody, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	if closeErr := resp.Body.Close(); err == nil {
+		err = closeErr
+	}
 	if err != nil {
 		return nil, err
 	}
