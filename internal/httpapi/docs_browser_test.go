@@ -170,15 +170,20 @@ func TestDocsPageInBrowser(t *testing.T) {
 		t.Errorf("GET /api/me/ was sent as %q, want it authorized with the access token", curl)
 	}
 
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
+	for name, shoot := range map[string]chromedp.Action[[]byte]{
+		"docs-page.png": chromedp.FullScreenshot(100),
+		"docs-me.png":   chromedp.Screenshot(chromedp.CSS(me)),
+	} {
+		shot, err := chromedp.Run(ctx, shoot)
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		path := docsArtifact(t, name)
+		if err := os.WriteFile(path, shot, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot of /api/docs/ after GET /api/me/: %s", path)
 	}
-	path := docsArtifact(t, "docs-page.png")
-	if err := os.WriteFile(path, shot, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of /api/docs/ after GET /api/me/: %s", path)
 	for _, p := range watch.problems() {
 		t.Error(p)
 	}
