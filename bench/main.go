@@ -93,7 +93,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		"PostgreSQL server on which -store postgres creates (and drops) a scratch database")
 	fs.StringVar(&algs, "algorithm", "HS256,EdDSA", "comma-separated signing algorithms: "+strings.Join(algorithms, ", "))
 	fs.StringVar(&o.django, "django", "auto", "the Django reference: auto (when its Debian packages are installed) or off")
-	fs.StringVar(&o.djangoRef, "django-ref", "../shared/django-ref", "the Django reference's folder; relative to the repository root")
+	fs.StringVar(&o.djangoRef, "django-ref", "testdata/django-ref", "the Django reference's folder; relative to the repository root")
 	fs.StringVar(&scenarioList, "scenarios", strings.Join(scenarioNames, ","), "comma-separated subset of "+strings.Join(scenarioNames, ", "))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -62,7 +62,7 @@ func djangoRef(t *testing.T) string {
 	t.Helper()
 	ref := os.Getenv("CIPHEMIC_DJANGO_REF")
 	if ref == "" {
-		ref = "../../../shared/django-ref"
+		ref = "../../testdata/django-ref"
 	}
 	ref, _ = filepath.Abs(ref)
 	missing := ""

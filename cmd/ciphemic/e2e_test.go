@@ -155,7 +155,7 @@ func (s *server) get(t *testing.T, path, bearer string) (int, map[string]any) {
 
 func doJSON(t *testing.T, req *http.Request) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient(t).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}

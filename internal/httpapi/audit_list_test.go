@@ -152,8 +152,8 @@ func TestAuditFailureDoesNotLockOut(t *testing.T) {
 	logs := &logBuffer{}
 	cfg := Config{RotateRefreshTokens: true, BlacklistAfterRotation: true, Now: in.clock.Now,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))}
-	srv := httptest.NewServer(NewServer(cfg, Deps{Store: failingAudit{in.db}, School: in.db,
-		Tokens: in.tokens, Revocations: in.view, Passwords: in.hasher}))
+	srv := httptest.NewServer(checkContract(t, NewServer(cfg, Deps{Store: failingAudit{in.db}, School: in.db,
+		Tokens: in.tokens, Revocations: in.view, Passwords: in.hasher})))
 	t.Cleanup(srv.Close)
 	broken := &instance{srv: srv, db: in.db, tokens: in.tokens, view: in.view, hasher: in.hasher, clock: in.clock}
 

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,10 +17,12 @@ func TestDocsAssets(t *testing.T) {
 	tests := []struct {
 		path, media, contains string
 	}{
-		{"/api/docs/", "text/html; charset=utf-8", `<script src="/api/docs/docs.js"`},
-		{"/api/docs", "text/html; charset=utf-8", `<script src="/api/docs/docs.js"`},
-		{"/api/docs/docs.js", "text/javascript; charset=utf-8", `fetch("/api/schema/"`},
-		{"/api/docs/docs.css", "text/css; charset=utf-8", ".operation"},
+		{"/api/docs/", "text/html; charset=utf-8", `<script src="/api/docs/swagger-ui-bundle.js"`},
+		{"/api/docs", "text/html; charset=utf-8", `<script src="/api/docs/init.js"`},
+		{"/api/docs/init.js", "text/javascript; charset=utf-8", `url: "/api/schema/"`},
+		{"/api/docs/docs.css", "text/css; charset=utf-8", "body"},
+		{"/api/docs/swagger-ui-bundle.js", "text/javascript; charset=utf-8", "SwaggerUIBundle"},
+		{"/api/docs/swagger-ui.css", "text/css; charset=utf-8", ".swagger-ui"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -34,41 +38,107 @@ func TestDocsAssets(t *testing.T) {
 			}
 		})
 	}
-	for _, path := range []string{"/api/docs/index.html", "/api/docs/openapi.json", "/api/docs/..%2fschema.go", "/api/docs/docs.js/x"} {
+	for _, path := range []string{"/api/docs/index.html", "/api/docs/openapi.json", "/api/docs/..%2fschema.go",
+		"/api/docs/init.js/x", "/api/docs/swagger-ui/LICENSE", "/api/docs/package.json"} {
 		if r := in.get(t, path, ""); r.status != http.StatusNotFound {
 			t.Errorf("GET %s = %d %s, want 404", path, r.status, r.body)
 		}
 	}
 }
 
-// TestDocsCSP: the policy allows this origin only and no inline code; the page keeps to it
-// (no inline script or style, no URL of another host), or browsers would block it.
+// TestDocsAssetsDocumented: /api/docs/{asset} names exactly the assets it serves.
+func TestDocsAssetsDocumented(t *testing.T) {
+	var doc struct {
+		Paths map[string]struct {
+			Get struct {
+				Parameters []struct {
+					Name   string
+					Schema struct{ Enum []string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	params := doc.Paths["/api/docs/{asset}"].Get.Parameters
+	if len(params) != 1 || params[0].Name != "asset" {
+		t.Fatalf("GET /api/docs/{asset} parameters = %+v, want one, asset", params)
+	}
+	documented := map[string]bool{}
+	for _, name := range params[0].Schema.Enum {
+		documented[name] = true
+		if _, ok := docsAssets[name]; !ok || name == "" {
+			t.Errorf("openapi.json names asset %q, which is not served", name)
+		}
+	}
+	for name := range docsAssets {
+		if name != "" && !documented[name] {
+			t.Errorf("asset %q is served but not in the enum of /api/docs/{asset}", name)
+		}
+	}
+}
+
+// TestDocsCSP: the policy allows this origin only and no inline code; the page's own
+// files keep to it (no inline script or style, no URL of another host), or browsers would
+// block them. Swagger UI's bundle is held to the policy by the browser test.
 func TestDocsCSP(t *testing.T) {
-	for _, directive := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'", "frame-ancestors 'none'"} {
+	for _, directive := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+		"img-src 'self' data:", "object-src 'none'", "frame-ancestors 'none'"} {
 		if !strings.Contains(docsCSP, directive+";") && !strings.HasSuffix(docsCSP, directive) {
 			t.Errorf("docsCSP = %q, want %q", docsCSP, directive)
 		}
 	}
-	if strings.Contains(docsCSP, "unsafe-") {
-		t.Errorf("docsCSP = %q allows unsafe sources", docsCSP)
+	if strings.Contains(docsCSP, "unsafe-") || strings.Contains(docsCSP, "*") || strings.Contains(docsCSP, "http") {
+		t.Errorf("docsCSP = %q allows unsafe sources or other origins", docsCSP)
 	}
 	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`)
 	inlineStyle := regexp.MustCompile(`<style|\sstyle=|\son[a-z]+=`)
 	external := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}|@import|url\(`)
-	for name := range docsAssets {
-		path := "docs/" + name
-		if name == "" {
-			path = "docs/index.html"
-		}
-		body, err := docsFiles.ReadFile(path)
+	for _, name := range []string{"", "init.js", "docs.css"} {
+		body, err := docsFiles.ReadFile(docsAssets[name].path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if path == "docs/index.html" && (inlineScript.Match(body) || inlineStyle.Match(body)) {
-			t.Errorf("%s has inline script or style, which the CSP blocks", path)
+		if name == "" && (inlineScript.Match(body) || inlineStyle.Match(body)) {
+			t.Errorf("%s has inline script or style, which the CSP blocks", docsAssets[name].path)
 		}
 		if m := external.Find(body); m != nil {
-			t.Errorf("%s refers to another host or resource (%q): the machines have no internet", path, m)
+			t.Errorf("%s refers to another host or resource (%q): the machines have no internet", docsAssets[name].path, m)
 		}
+	}
+}
+
+// TestDocsViewerPinned: the embedded Swagger UI is the release package-lock.json pins, so
+// `docs/refresh.sh` is the only way it changes.
+func TestDocsViewerPinned(t *testing.T) {
+	var lock struct {
+		Packages map[string]struct{ Version string } `json:"packages"`
+	}
+	raw, err := os.ReadFile("docs/package-lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &lock); err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct{ Dependencies map[string]string }
+	raw, err = os.ReadFile("docs/package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	pinned := lock.Packages["node_modules/swagger-ui-dist"].Version
+	if want := pkg.Dependencies["swagger-ui-dist"]; pinned == "" || want != pinned {
+		t.Fatalf("package.json wants swagger-ui-dist %q, the lock pins %q: pin an exact version", want, pinned)
+	}
+	embedded, err := os.ReadFile("docs/swagger-ui/VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(embedded)); got != pinned {
+		t.Errorf("docs/swagger-ui/ holds swagger-ui-dist %s, the lock pins %s: run docs/refresh.sh", got, pinned)
 	}
 }

@@ -113,7 +113,7 @@ func newInstance(t testing.TB, opts options) *instance {
 	}
 	hasher := password.NewHasher(cheapParams)
 	h := NewServer(cfg, Deps{Store: db, School: db, Tokens: tokens, Revocations: view, Passwords: hasher})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(checkContract(t, h))
 	t.Cleanup(srv.Close)
 	return &instance{srv: srv, db: db, tokens: tokens, view: view, hasher: hasher, clock: opts.clock}
 }

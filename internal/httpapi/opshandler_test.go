@@ -23,7 +23,7 @@ func newOpsPair(t *testing.T, privateMetrics bool) opsPair {
 	h := New(Config{RotateRefreshTokens: true, LoginThrottle: LoginThrottle{Disabled: true},
 		PrivateMetrics: privateMetrics, Now: in.clock.Now, Logger: slog.New(slog.DiscardHandler)},
 		Deps{Store: in.db, School: in.db, Tokens: in.tokens, Revocations: in.view, Passwords: in.hasher})
-	p := opsPair{in: in, api: httptest.NewServer(h.API), ops: httptest.NewServer(h.Ops)}
+	p := opsPair{in: in, api: httptest.NewServer(checkContract(t, h.API)), ops: httptest.NewServer(h.Ops)}
 	t.Cleanup(p.api.Close)
 	t.Cleanup(p.ops.Close)
 	return p

@@ -15,23 +15,38 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// docsFiles is the documentation page. It is served from the binary because the machines
-// that run ciphemic may have no internet: no CDN, no external fonts.
+// OpenAPIDocument returns the document GET /api/schema/ serves, for the contract tests of
+// other packages and the lint step of CI. The caller must not modify it.
+func OpenAPIDocument() []byte { return openAPIDocument }
+
+// docsFiles is the documentation page: Swagger UI (docs/swagger-ui/, the swagger-ui-dist
+// release docs/package-lock.json pins, copied by docs/refresh.sh) and the few lines that
+// point it at /api/schema/. It is served from the binary because the machines that run
+// ciphemic may have no internet: no CDN, no external fonts.
 //
-//go:embed docs/index.html docs/docs.js docs/docs.css
+//go:generate sh docs/refresh.sh
+//go:embed docs/index.html docs/init.js docs/docs.css docs/swagger-ui/swagger-ui-bundle.js docs/swagger-ui/swagger-ui.css
 var docsFiles embed.FS
 
-// docsAssets are the files of /api/docs/ by name, with their media types; anything else
-// under /api/docs/ is not found.
-var docsAssets = map[string]string{
-	"":         "text/html; charset=utf-8",
-	"docs.js":  "text/javascript; charset=utf-8",
-	"docs.css": "text/css; charset=utf-8",
+// docsAsset is a file of /api/docs/: where it is embedded, and its media type.
+type docsAsset struct {
+	path, media string
 }
 
-// docsCSP confines the page to its own origin: scripts, styles and the schema fetch come
-// from this server only, and no inline script or style runs, so a schema text that looked
-// like markup could not execute even if it reached the page as HTML.
+// docsAssets are the files of /api/docs/ by name ("" is the page itself); anything else
+// under /api/docs/ is not found.
+var docsAssets = map[string]docsAsset{
+	"":                     {"docs/index.html", "text/html; charset=utf-8"},
+	"init.js":              {"docs/init.js", "text/javascript; charset=utf-8"},
+	"docs.css":             {"docs/docs.css", "text/css; charset=utf-8"},
+	"swagger-ui-bundle.js": {"docs/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8"},
+	"swagger-ui.css":       {"docs/swagger-ui/swagger-ui.css", "text/css; charset=utf-8"},
+}
+
+// docsCSP confines the page to its own origin: scripts, styles, the schema and every
+// "Try it out" request go to this server only, and no inline script runs, so a schema
+// text that looked like markup could not execute even if it reached the page as HTML.
+// Images may also be data: URLs, which Swagger UI's style sheet draws its icons with.
 const docsCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -47,24 +62,20 @@ func handleSchema() http.Handler {
 	})
 }
 
-// handleDocs serves GET /api/docs/ (the page) and GET /api/docs/{asset} (its script and
-// style sheet).
+// handleDocs serves GET /api/docs/ (the page) and GET /api/docs/{asset} (its scripts and
+// style sheets).
 func handleDocs() http.Handler {
 	type file struct {
 		body        []byte
 		etag, media string
 	}
 	files := map[string]file{}
-	for name, media := range docsAssets {
-		path := "docs/" + name
-		if name == "" {
-			path = "docs/index.html"
-		}
-		body, err := docsFiles.ReadFile(path)
+	for name, asset := range docsAssets {
+		body, err := docsFiles.ReadFile(asset.path)
 		if err != nil {
-			panic("httpapi: docs asset missing from the binary: " + path)
+			panic("httpapi: docs asset missing from the binary: " + asset.path)
 		}
-		files[name] = file{body: body, etag: contentETag(body), media: media}
+		files[name] = file{body: body, etag: contentETag(body), media: asset.media}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := files[r.PathValue("asset")]
