@@ -15,12 +15,14 @@ import (
 //
 // A batch's cost per row grows with the tables (every row deleted is an entry in four
 // B-trees, at random places), so a fixed number of rows is not a fixed time: among a
-// million rows, deleting 1,000 holds SQLite's writer for some 70 ms, while a refresh
-// commits in a fraction of a millisecond. So batches are also held to a time budget, the
-// backend's (Dialect.SweepBatchTime): after a batch that ran over it, the next is smaller
-// in proportion, and quick batches grow back towards the row limit. And the pause after a
-// batch is at least as long as the batch, so that housekeeping never has the writer more
-// than half of the time, whatever the batches cost.
+// million rows a deleted row costs SQLite's writer some 0.2 ms, while a refresh commits
+// in a tenth of that. So a batch is held to a time budget, the backend's
+// (Dialect.SweepBatchTime): inside its transaction it deletes in statements sized by the
+// time a row took so far (the first statement of a sweep, with nothing measured yet,
+// deletes a few rows), and it commits as soon as the budget is spent. A request that
+// finds the writer taken by housekeeping waits about the budget at most, however the
+// cost of a row moves. And the pause after a batch is at least as long as the batch, so
+// that housekeeping never has the writer more than half of the time.
 //
 // An expired refresh token's row answers nothing a missing row does not: the store refuses
 // a token whose expiry has passed before it looks at the blacklist (tokenState.check), so a
@@ -34,10 +36,6 @@ const DefaultSweepBatch = 1000
 // the caller nor the backend (Dialect.SweepBatchTime) says otherwise: a request that finds
 // the writer taken by housekeeping waits about this long at most.
 const DefaultSweepBatchTime = 5 * time.Millisecond
-
-// minSweepBatch is the fewest rows a batch deletes however slow batches are, so that a
-// sweep always progresses.
-const minSweepBatch = 3
 
 // DefaultSweepPause is the shortest wait between two batches unless told otherwise. It
 // lets the requests queued for the writer, in this process or another, have it before
@@ -158,14 +156,13 @@ func (s Sweep) withDefaults(db *DB) Sweep {
 	return s
 }
 
-// sweep deletes batches from t until one comes back short of a full batch, which means
-// that no row was left when it ran.
+// sweep deletes batches from t until one finds no more rows.
 func (db *DB) sweep(ctx context.Context, s Sweep, t sweepTable, cutoff int64) (int64, error) {
 	var total int64
+	var perRow time.Duration // what deleting one row took lately; 0 until measured
 	from := int64(math.MinInt64)
-	size := s.Batch
 	for {
-		b, err := db.deleteBatch(ctx, t, cutoff, from, size)
+		b, err := db.deleteBatch(ctx, t, cutoff, from, s.Batch, s.BatchTime, &perRow)
 		if err != nil {
 			return total, err
 		}
@@ -173,12 +170,11 @@ func (db *DB) sweep(ctx context.Context, s Sweep, t sweepTable, cutoff int64) (i
 		if s.OnBatch != nil {
 			s.OnBatch(t.name, b.deleted)
 		}
-		if b.deleted < int64(size) {
+		if b.exhausted {
 			return total, nil
 		}
 		// Rows expiring at b.last itself may be left (ties past the limit): from is inclusive.
 		from = b.last
-		size = nextBatchSize(size, s.Batch, b.took, s.BatchTime)
 		if err := pause(ctx, pauseAfter(b.took, s.Pause)); err != nil {
 			return total, db.fail("sweep "+t.name, err)
 		}
@@ -189,21 +185,6 @@ func (db *DB) sweep(ctx context.Context, s Sweep, t sweepTable, cutoff int64) (i
 // monotonic reading of time.Now, so that a wall-clock step cannot distort it.
 func (db *DB) tick() time.Time {
 	return (*db.now.Load())()
-}
-
-// nextBatchSize is the size of the batch after one of size rows that took took: smaller in
-// proportion when it ran over budget, twice as large when it took less than half of it,
-// and within [minSweepBatch, limit]. A negative budget keeps every batch at limit.
-func nextBatchSize(size, limit int, took, budget time.Duration) int {
-	switch {
-	case budget < 0:
-		return limit
-	case took > budget:
-		size = int(int64(size) * int64(budget) / int64(took))
-	case took < budget/2:
-		size *= 2
-	}
-	return min(limit, max(minSweepBatch, size))
 }
 
 // pauseAfter is the wait after a batch that took took: at least as long as the batch, so
@@ -217,35 +198,87 @@ func pauseAfter(took, least time.Duration) time.Duration {
 }
 
 // batch is what one batch did: how many rows it deleted, the latest expiry among them,
-// and how long it held its transaction, from its first statement to its commit (the
-// wait for the writer before it does not count).
+// whether it found no more rows to delete, and how long it held its transaction, from its
+// first statement to its commit (the wait for the writer before it does not count).
 type batch struct {
 	deleted, last int64
+	exhausted     bool
 	took          time.Duration
 }
 
-// deleteBatch runs one batch of t in its own transaction.
-func (db *DB) deleteBatch(ctx context.Context, t sweepTable, cutoff, from int64, limit int) (batch, error) {
-	b := batch{last: from}
+// firstStatementRows is how many rows a sweep's first statement deletes, before it has
+// measured what a row costs.
+const firstStatementRows = 3
+
+// deleteBatch runs one batch of t in its own transaction: at most limit rows, in
+// statements sized by *perRow, the time one row took in the statements before (updated
+// here), until the rows run out or budget is spent; a negative budget deletes limit rows
+// in one statement.
+func (db *DB) deleteBatch(ctx context.Context, t sweepTable, cutoff, from int64, limit int, budget time.Duration, perRow *time.Duration) (batch, error) {
+	var b batch
 	var start time.Time
 	err := db.update(ctx, "sweep "+t.name, func(tx *sql.Tx) error {
+		b = batch{last: from}
 		start = db.tick()
-		rows, err := tx.QueryContext(ctx, t.query, cutoff, limit, from)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var expiry int64
-			if err := rows.Scan(&expiry); err != nil {
+		for int(b.deleted) < limit {
+			step := limit - int(b.deleted)
+			if budget >= 0 {
+				step = min(step, statementRows(budget-db.tick().Sub(start), *perRow))
+			}
+			began := db.tick()
+			n, last, err := deleteRows(ctx, tx, t, cutoff, step, b.last)
+			if err != nil {
 				return err
 			}
-			b.deleted, b.last = b.deleted+1, max(b.last, expiry)
+			if n > 0 {
+				*perRow = db.tick().Sub(began) / time.Duration(n)
+			}
+			b.deleted, b.last = b.deleted+n, max(b.last, last)
+			if n < int64(step) {
+				b.exhausted = true
+				return nil
+			}
+			if budget >= 0 && db.tick().Sub(start) >= budget {
+				return nil
+			}
 		}
-		return rows.Err()
+		return nil
 	})
 	b.took = db.tick().Sub(start)
 	return b, err
+}
+
+// statementRows is how many rows fit in what is left of a batch's budget at perRow each:
+// at least one, so that a sweep always progresses, and firstStatementRows while no row
+// has been timed.
+func statementRows(left, perRow time.Duration) int {
+	switch {
+	case perRow <= 0:
+		return firstStatementRows
+	case left <= perRow:
+		return 1
+	}
+	return int(min(int64(left/perRow), math.MaxInt32))
+}
+
+// deleteRows runs t's query once: at most limit rows expiring in [from, cutoff]. It
+// returns how many it deleted and the latest expiry among them.
+func deleteRows(ctx context.Context, tx *sql.Tx, t sweepTable, cutoff int64, limit int, from int64) (int64, int64, error) {
+	rows, err := tx.QueryContext(ctx, t.query, cutoff, limit, from)
+	if err != nil {
+		return 0, from, err
+	}
+	defer rows.Close()
+	var n int64
+	last := from
+	for rows.Next() {
+		var expiry int64
+		if err := rows.Scan(&expiry); err != nil {
+			return n, last, err
+		}
+		n, last = n+1, max(last, expiry)
+	}
+	return n, last, rows.Err()
 }
 
 // pause waits for d (nothing when d is not positive) or until ctx ends.

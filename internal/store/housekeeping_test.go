@@ -5,23 +5,24 @@ import (
 	"time"
 )
 
-func TestNextBatchSize(t *testing.T) {
+// TestStatementRows: a statement is sized to what is left of its batch's budget at the
+// time a row took, never below one row, and a few rows while nothing is measured.
+func TestStatementRows(t *testing.T) {
 	const ms = time.Millisecond
 	tests := []struct {
-		size, limit  int
-		took, budget time.Duration
+		left, perRow time.Duration
 		want         int
 	}{
-		{1000, 1000, 20 * ms, 5 * ms, 250}, // four times over budget: a quarter
-		{1000, 1000, 5 * ms, 5 * ms, 1000}, // on budget: unchanged
-		{1000, 1000, 10 * time.Second, 5 * ms, minSweepBatch},
-		{100, 1000, ms, 5 * ms, 200}, // quick: doubled
-		{800, 1000, ms, 5 * ms, 1000},
-		{1000, 1000, time.Hour, -1, 1000}, // no budget
+		{5 * ms, 0, firstStatementRows},
+		{5 * ms, ms, 5},
+		{5 * ms, 2 * ms, 2},
+		{ms, 2 * ms, 1}, // a row costs more than is left: still one, to progress
+		{-ms, ms, 1},
+		{time.Hour, time.Nanosecond, 1<<31 - 1},
 	}
 	for _, tc := range tests {
-		if got := nextBatchSize(tc.size, tc.limit, tc.took, tc.budget); got != tc.want {
-			t.Errorf("nextBatchSize(%d, %d, %v, %v) = %d, want %d", tc.size, tc.limit, tc.took, tc.budget, got, tc.want)
+		if got := statementRows(tc.left, tc.perRow); got != tc.want {
+			t.Errorf("statementRows(%v, %v) = %d, want %d", tc.left, tc.perRow, got, tc.want)
 		}
 	}
 }

@@ -176,33 +176,31 @@ func testSweepCancel(t *testing.T, db *store.DB) {
 	}
 }
 
-// testSweepAdapts: a batch that runs over its time budget makes the next one smaller in
-// proportion (down to 3 rows), and quick batches grow back, doubling, towards the limit.
-// The store's clock, which a sweep times its batches with, makes the first batch take a
-// second and every later one a microsecond.
+// testSweepAdapts: a batch stops at its time budget, and sizes its statements by the time
+// a row took. The store's clock, which a sweep times its batches with, moves a second at
+// each reading during the first batch, and a microsecond afterwards: the first batch is
+// its first statement alone (3 rows, a second each), the second starts with one row (a
+// second is over any budget), and once rows are quick the batches fill to the limit.
 func testSweepAdapts(t *testing.T, db *store.DB) {
 	u := mustUser(t, db, "alice")
 	for i := range 250 {
 		mustTokenAt(t, db, u.ID, jti("x", i), t0.Add(-time.Duration(i+1)*time.Second))
 	}
-	var calls atomic.Int64
-	db.SetNow(func() time.Time {
-		n := calls.Add(1)
-		if n <= 2 {
-			return t0.Add(time.Duration(n) * time.Second)
-		}
-		return t0.Add(2*time.Second + time.Duration(n)*time.Microsecond)
-	})
+	var step atomic.Int64
+	step.Store(int64(time.Second))
+	var now atomic.Int64
+	db.SetNow(func() time.Time { return t0.Add(time.Duration(now.Add(step.Load()))) })
 	var got []int64
-	s := store.Sweep{Now: t0, Batch: 100, Pause: -1, OnBatch: func(table string, n int64) {
+	s := store.Sweep{Now: t0, Batch: 100, BatchTime: 5 * time.Millisecond, Pause: -1, OnBatch: func(table string, n int64) {
 		if table == "refresh_tokens" {
 			got = append(got, n)
+			step.Store(int64(time.Microsecond))
 		}
 	}}
 	if swept, err := db.Sweep(context.Background(), s); err != nil || swept.RefreshTokens != 250 {
 		t.Fatalf("Sweep() = %+v, %v, want 250 refresh tokens deleted", swept, err)
 	}
-	if want := []int64{100, 3, 6, 12, 24, 48, 57}; !reflect.DeepEqual(got, want) {
+	if want := []int64{3, 100, 100, 47}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Sweep() batches = %v, want %v", got, want)
 	}
 }
