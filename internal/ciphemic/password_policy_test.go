@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -45,14 +46,43 @@ func TestPasswordPolicyMatchesDjango(t *testing.T) {
 	if len(v.Validators) < 100 {
 		t.Fatalf("only %d vectors", len(v.Validators))
 	}
+	// ciphemic's common-password list is Django's plus zxcvbn's (commonpasswords.go), so
+	// it may call "too common" a password Django accepts; every other message, and "too
+	// common" wherever Django said it, must be Django's exactly. Of the vectors' passwords
+	// only "testuser" is on zxcvbn's list and not Django's: Django accepts it (for users
+	// whose username it is not similar to), ciphemic refuses it as too common.
+	const tooCommon = "This password is too common."
+	onlyOnAddedList := map[string]bool{"testuser": true}
+	seen := map[string]bool{}
 	for _, c := range v.Validators {
 		u := User{Username: c.User.Username, Email: c.User.Email, FirstName: c.User.FirstName, LastName: c.User.LastName}
 		got := ValidatePassword(c.Password, u)
 		if len(got) == 0 && len(c.Messages) == 0 {
 			continue
 		}
-		if !reflect.DeepEqual(got, c.Messages) {
-			t.Errorf("ValidatePassword(%q, %q) = %q, want Django's %q", c.Password, u.Username, got, c.Messages)
+		if slices.Contains(c.Messages, tooCommon) || !slices.Contains(got, tooCommon) {
+			if !reflect.DeepEqual(got, c.Messages) {
+				t.Errorf("ValidatePassword(%q, %q) = %q, want Django's %q", c.Password, u.Username, got, c.Messages)
+			}
+			continue
+		}
+		// ciphemic says "too common" where Django did not.
+		if !onlyOnAddedList[c.Password] {
+			t.Errorf("ValidatePassword(%q, %q) = %q: too common, but Django (%q) disagrees and it is not a known difference",
+				c.Password, u.Username, got, c.Messages)
+		}
+		seen[c.Password] = true
+		rest := slices.DeleteFunc(slices.Clone(got), func(m string) bool { return m == tooCommon })
+		if len(rest) == 0 && len(c.Messages) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(rest, c.Messages) {
+			t.Errorf("ValidatePassword(%q, %q) = %q, want Django's %q plus %q", c.Password, u.Username, got, c.Messages, tooCommon)
+		}
+	}
+	for pw := range onlyOnAddedList {
+		if !seen[pw] {
+			t.Errorf("%q is listed as refused only by the added list, but no vector shows it", pw)
 		}
 	}
 }
@@ -110,16 +140,28 @@ func TestPasswordPolicyMinLength(t *testing.T) {
 }
 
 func TestCommonPasswordList(t *testing.T) {
-	// Django 3.2's list: its 20,000 passwords lowercased and deduplicated.
-	if n := CommonPasswordCount(); n != 19727 {
-		t.Errorf("CommonPasswordCount() = %d, want Django's 19727", n)
+	// Issue 10: a maintained list of at least 20,000 (Django's alone holds 19,727).
+	if n := CommonPasswordCount(); n < 20000 {
+		t.Errorf("CommonPasswordCount() = %d, want at least 20000", n)
+	}
+	// Every password Django refuses as too common is refused here too.
+	django := djangoCommonPasswords()
+	if len(django) != 19727 {
+		t.Errorf("Django's list holds %d entries, want 19727", len(django))
+	}
+	for _, pw := range django {
+		if !IsCommonPassword(pw) {
+			t.Errorf("IsCommonPassword(%q) = false, but it is on Django's list", pw)
+		}
 	}
 	for _, pw := range []string{"password123", "qwertyui", "iloveyou", "PASSWORD", " password\t"} {
 		if !IsCommonPassword(pw) {
 			t.Errorf("IsCommonPassword(%q) = false, want true", pw)
 		}
 	}
-	if IsCommonPassword("nq2x-Lv7p-93kd") {
-		t.Error(`IsCommonPassword("nq2x-Lv7p-93kd") = true`)
+	for _, pw := range []string{"nq2x-Lv7p-93kd", "correct-Horse-7-staple-Q"} {
+		if IsCommonPassword(pw) {
+			t.Errorf("IsCommonPassword(%q) = true, want false", pw)
+		}
 	}
 }
