@@ -48,7 +48,10 @@ func (in *instance) start(ctx context.Context, ps *procs) (*server, error) {
 	p, err := ps.start("ciphemic", in.dir, logPath, ciphemicEnv(), in.bin, "serve",
 		"--addr", addr, "--database", in.database,
 		"--algorithm", in.algorithm, "--signing-key-file", in.keyFile,
-		"--login-throttle=false", "--log-format", "json")
+		"--login-throttle=false", "--log-format", "json",
+		// The first admin's password goes to a file: on PostgreSQL serve refuses to print it
+		// into a log, which is what its standard output is here.
+		"--initial-admin-password-file", filepath.Join(in.dir, "admin-password"))
 	if err != nil {
 		return nil, err
 	}
