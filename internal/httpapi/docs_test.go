@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -140,5 +143,58 @@ func TestDocsViewerPinned(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(embedded)); got != pinned {
 		t.Errorf("docs/swagger-ui/ holds swagger-ui-dist %s, the lock pins %s: run docs/refresh.sh", got, pinned)
+	}
+}
+
+// TestDocsGzip: Swagger UI's files, embedded compressed, go as they are to a client that
+// takes gzip (every browser) and decompressed, byte for byte the package's file, under an
+// ETag of their own, to one that does not; both vary by Accept-Encoding.
+func TestDocsGzip(t *testing.T) {
+	in := newInstance(t, options{})
+	for asset, file := range map[string]string{"swagger-ui-bundle.js": "docs/swagger-ui/swagger-ui-bundle.js", "swagger-ui.css": "docs/swagger-ui/swagger-ui.css"} {
+		compressed, err := os.ReadFile(file + ".gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := gunzip(compressed)
+		if err != nil || len(want) < len(compressed) {
+			t.Fatalf("%s.gz does not decompress: %d bytes, %v", file, len(want), err)
+		}
+		path := "/api/docs/" + asset
+		// Named, so that Go's client does not ask for gzip and decompress behind the test.
+		plain := in.do(t, "GET", path, "", nil, "Accept-Encoding: identity")
+		if plain.status != http.StatusOK || !bytes.Equal(plain.body, want) || plain.header.Get("Content-Encoding") != "" {
+			t.Errorf("GET %s, Accept-Encoding identity = %d, Content-Encoding %q, %d bytes; want 200, none, %s's %d bytes",
+				path, plain.status, plain.header.Get("Content-Encoding"), len(plain.body), file, len(want))
+		}
+		for _, accept := range []string{"gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "*", "identity;q=0.5, *;q=0.1"} {
+			r := in.do(t, "GET", path, "", nil, "Accept-Encoding: "+accept)
+			if r.header.Get("Content-Encoding") != "gzip" {
+				t.Errorf("GET %s, Accept-Encoding %q: Content-Encoding %q, want gzip", path, accept, r.header.Get("Content-Encoding"))
+				continue
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(r.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(zr); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("GET %s, Accept-Encoding %q: the gzip body does not decompress to %s (%v)", path, accept, file, err)
+			}
+			if r.header.Get("ETag") == plain.header.Get("ETag") {
+				t.Errorf("GET %s: the gzip and plain answers share the ETag %s", path, r.header.Get("ETag"))
+			}
+			if r.header.Get("Vary") != "Accept-Encoding" || plain.header.Get("Vary") != "Accept-Encoding" {
+				t.Errorf("GET %s: Vary %q and %q, want Accept-Encoding on both", path, r.header.Get("Vary"), plain.header.Get("Vary"))
+			}
+		}
+		for _, refuse := range []string{"gzip;q=0", "br", "*;q=0", "gzip;q=0, *", "gzip;q=abc", "identity"} {
+			if r := in.do(t, "GET", path, "", nil, "Accept-Encoding: "+refuse); r.header.Get("Content-Encoding") != "" || !bytes.Equal(r.body, want) {
+				t.Errorf("GET %s, Accept-Encoding %q: Content-Encoding %q, want the plain file", path, refuse, r.header.Get("Content-Encoding"))
+			}
+		}
+		etag := plain.header.Get("ETag")
+		if r := in.do(t, "GET", path, "", nil, "Accept-Encoding: identity", "If-None-Match: "+etag); r.status != http.StatusNotModified {
+			t.Errorf("GET %s, If-None-Match its own ETag = %d, want 304", path, r.status)
+		}
 	}
 }

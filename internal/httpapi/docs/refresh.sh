@@ -19,5 +19,10 @@ for f in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE; do
 	# The source maps are not shipped, so nothing may ask for them.
 	sed '/^\/\/# sourceMappingURL=/d; s#/\*\# sourceMappingURL=[^*]*\*/##' "$src/$f" >"swagger-ui/$f"
 done
+# The script and style sheet are embedded and served compressed (schema.go); -n keeps
+# the name and time out, so the same release gives the same bytes.
+for f in swagger-ui-bundle.js swagger-ui.css; do
+	gzip -9 -n -f "swagger-ui/$f"
+done
 node -p 'require(process.argv[1]).version' "$src/package.json" >swagger-ui/VERSION
 echo "swagger-ui-dist $(cat swagger-ui/VERSION) copied into $(pwd)/swagger-ui"
