@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -21,7 +19,7 @@ import (
 // cutoverStore is what the cut-over needs of the store (store/cutover.go).
 type cutoverStore interface {
 	djangoUsers
-	RotateDjangoRefreshToken(ctx context.Context, old, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, window time.Duration, e ciphemic.AuditEvent) (ciphemic.User, error)
+	RotateDjangoRefreshToken(ctx context.Context, old, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, window time.Duration, e ciphemic.AuditEvent, touch *ciphemic.Session) (ciphemic.User, error)
 	BlacklistDjangoRefreshToken(ctx context.Context, old ciphemic.RefreshToken, now time.Time, window time.Duration) error
 	UseDjangoRefreshToken(ctx context.Context, old ciphemic.RefreshToken, now time.Time, window time.Duration) (ciphemic.User, error)
 }
@@ -46,55 +44,11 @@ func resolveDjangoUser(ctx context.Context, users djangoUsers, c token.Claims) (
 	return c, nil
 }
 
-// rotateAnyRefresh is rotateRefresh, or rotateDjangoRefresh for a token of the Django
-// server.
-func rotateAnyRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOld bool, e ciphemic.AuditEvent) (refreshBody, error) {
-	if claims.KeyID != "" {
-		return rotateRefresh(r, s, claims, blacklistOld, e)
-	}
-	return rotateDjangoRefresh(r, s, claims, blacklistOld, e)
-}
-
 // djangoRecord is the record a Django refresh token of claims gets when the store
 // accepts it without one: a family of its own, named by its jti.
 func djangoRecord(claims token.Claims, family string) ciphemic.RefreshToken {
 	return ciphemic.RefreshToken{JTI: claims.JTI, UserID: claims.UserID, FamilyID: family,
 		IssuedAt: claims.IssuedAt, ExpiresAt: claims.ExpiresAt}
-}
-
-// rotateDjangoRefresh is rotateRefresh for a refresh token of the Django server, which
-// the store records first when it has no record of it and the cut-over allows.
-func rotateDjangoRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOld bool, e ciphemic.AuditEvent) (refreshBody, error) {
-	now := s.now()
-	sid, err := s.familyOf(r.Context(), claims)
-	if errors.Is(err, ciphemic.ErrTokenUnknown) {
-		sid, err = claims.JTI, nil
-	}
-	if err != nil {
-		return refreshBody{}, err
-	}
-	// Django's sessions end as ciphemic's do (sessionlimits.go): one without a record
-	// started when its token was issued.
-	sess, err := s.refreshSession(r.Context(), claims, sid, now)
-	if err != nil {
-		return refreshBody{}, err
-	}
-	next, nc, err := s.issueSessionRefresh(sess, now)
-	if err != nil {
-		return refreshBody{}, err
-	}
-	user, err := s.store.RotateDjangoRefreshToken(r.Context(), djangoRecord(claims, sid), ciphemic.RefreshToken{
-		JTI: nc.JTI, UserID: claims.UserID, FamilyID: sid, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt,
-	}, blacklistOld, now, s.tokens.Config().RefreshLifetime, e)
-	if err != nil {
-		return refreshBody{}, err
-	}
-	s.events.issued(true)
-	access, err := s.issueAccess(user, sid, now)
-	if err != nil {
-		return refreshBody{}, err
-	}
-	return refreshBody{Access: access, Refresh: next}, s.touchSession(r, sess, now, nc.ExpiresAt)
 }
 
 // blacklistAnyRefresh blacklists the refresh token of claims (logout); one of the Django

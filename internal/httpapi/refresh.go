@@ -56,7 +56,7 @@ func handleTokenRefresh(s sessions, rotate, blacklistAfterRotation bool) http.Ha
 		var body refreshBody
 		event := s.audit.complete(r, ciphemic.AuditEvent{Kind: ciphemic.AuditTokenRefresh, ActorID: claims.UserID, UserID: claims.UserID})
 		if rotate {
-			body, err = rotateAnyRefresh(r, s, claims, blacklistAfterRotation, event)
+			body, err = rotateRefresh(r, s, claims, blacklistAfterRotation, event)
 		} else {
 			body, err = refreshAccess(r, s, claims)
 		}
@@ -104,11 +104,17 @@ func refreshAccess(r *http.Request, s sessions, claims token.Claims) (refreshBod
 }
 
 // rotateRefresh spends the refresh token of claims and issues its successor, of the same
-// family, and an access token for the user's current role.
-// The audit event e is stored in the rotation's transaction.
+// family, and an access token for the user's current role. The audit event e and the
+// session's record of this refresh are stored in the rotation's transaction. A token of
+// the Django server (no kid) that the store has no record of is recorded in that
+// transaction too, when the cut-over allows it (cutover.go).
 func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOld bool, e ciphemic.AuditEvent) (refreshBody, error) {
 	now := s.now()
+	django := claims.KeyID == ""
 	sid, err := s.familyOf(r.Context(), claims)
+	if django && errors.Is(err, ciphemic.ErrTokenUnknown) {
+		sid, err = claims.JTI, nil
+	}
 	if err != nil {
 		return refreshBody{}, err
 	}
@@ -120,10 +126,15 @@ func rotateRefresh(r *http.Request, s sessions, claims token.Claims, blacklistOl
 	if err != nil {
 		return refreshBody{}, err
 	}
-	// The session's record of this refresh is written in the rotation's transaction.
-	user, err := s.store.RotateSessionRefreshToken(r.Context(), claims.JTI, ciphemic.RefreshToken{
-		JTI: nc.JTI, UserID: claims.UserID, FamilyID: sid, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt,
-	}, blacklistOld, now, e, s.touched(r, sess, now, nc.ExpiresAt))
+	rec := ciphemic.RefreshToken{JTI: nc.JTI, UserID: claims.UserID, FamilyID: sid, IssuedAt: nc.IssuedAt, ExpiresAt: nc.ExpiresAt}
+	touch := s.touched(r, sess, now, nc.ExpiresAt)
+	var user ciphemic.User
+	if django {
+		user, err = s.store.RotateDjangoRefreshToken(r.Context(), djangoRecord(claims, sid), rec, blacklistOld, now,
+			s.tokens.Config().RefreshLifetime, e, &touch)
+	} else {
+		user, err = s.store.RotateSessionRefreshToken(r.Context(), claims.JTI, rec, blacklistOld, now, e, touch)
+	}
 	if err != nil {
 		return refreshBody{}, err
 	}

@@ -42,39 +42,29 @@ func cutoverQ(ctx context.Context, q querier) (time.Time, bool, error) {
 	return fromMicros(at), true, nil
 }
 
-// RotateDjangoRefreshToken is RotateRefreshTokenAudited for old, a refresh token the
+// RotateDjangoRefreshToken is RotateSessionRefreshToken for old, a refresh token the
 // Django server issued (old.UserID already resolved by DjangoUserID). When the store
 // does not know old.JTI, a cut-over is recorded, old was issued before it and now is
 // before the cut-over plus window, old is recorded (of its own family, old.FamilyID) and
 // spent in one transaction: of concurrent uses exactly one wins, as with a known token,
 // and the others find it spent. Otherwise an unknown token is ErrTokenUnknown, and a
-// known one is rotated as RotateRefreshTokenAudited rotates it.
-func (db *DB) RotateDjangoRefreshToken(ctx context.Context, old, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, window time.Duration, e ciphemic.AuditEvent) (ciphemic.User, error) {
-	const op = "rotate django refresh token"
-	if next.IssuedAt.IsZero() {
-		next.IssuedAt = now
-	}
-	rot := &rotation{oldJTI: old.JTI, wantFamily: next.FamilyID, blacklist: blacklistOld, now: now, audit: e}
-	var err error
-	if rot.next, err = db.prepareToken(next); err == nil {
-		old, err = db.prepareToken(old)
-	}
-	if err == nil && e.Kind != "" && !e.Kind.Valid() {
-		err = ciphemic.Errorf(ciphemic.CodeInvalid, "kind: %q is not a valid choice.", e.Kind)
-	}
+// known one is rotated as RotateSessionRefreshToken rotates it. A nil touch records no
+// session.
+func (db *DB) RotateDjangoRefreshToken(ctx context.Context, old, next ciphemic.RefreshToken, blacklistOld bool, now time.Time, window time.Duration, e ciphemic.AuditEvent, touch *ciphemic.Session) (ciphemic.User, error) {
+	old, err := db.prepareToken(old)
 	if err != nil {
-		return ciphemic.User{}, db.fail(op, err)
+		return ciphemic.User{}, db.fail("rotate django refresh token", err)
 	}
-	err = db.update(ctx, op, func(tx *sql.Tx) error {
-		if err := db.adoptTx(ctx, tx, old, now, window); err != nil {
-			return err
-		}
-		return db.rotateTx(ctx, tx, rot)
-	})
-	if err != nil {
-		return ciphemic.User{}, err
-	}
-	return rot.user, nil
+	rot := &rotation{oldJTI: old.JTI, wantFamily: next.FamilyID, blacklist: blacklistOld, now: now, audit: e, touch: touch,
+		adopt: &adoption{token: old, window: window}}
+	return db.rotateRefreshToken(ctx, rot, next)
+}
+
+// adoption is a Django refresh token a rotation records first when the store has none
+// of it (RotateDjangoRefreshToken).
+type adoption struct {
+	token  ciphemic.RefreshToken
+	window time.Duration
 }
 
 // BlacklistDjangoRefreshToken is BlacklistRefreshToken (logout) for old, a refresh token

@@ -232,10 +232,17 @@ func (db *DB) rotateRefreshToken(ctx context.Context, rot *rotation, next ciphem
 	if err != nil {
 		return ciphemic.User{}, db.fail("rotate refresh token", err)
 	}
-	if db.rotations != nil {
+	// An adoption runs alone: its INSERT … ON CONFLICT must not share a batch's savepoints
+	// with the rotations of other tokens.
+	if db.rotations != nil && rot.adopt == nil {
 		return db.rotations.rotate(ctx, rot)
 	}
 	err = db.update(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+		if a := rot.adopt; a != nil {
+			if err := db.adoptTx(ctx, tx, a.token, rot.now, a.window); err != nil {
+				return err
+			}
+		}
 		return db.rotateTx(ctx, tx, rot)
 	})
 	if err != nil {
@@ -254,6 +261,8 @@ type rotation struct {
 	audit      ciphemic.AuditEvent
 	// touch, when set, is the session's record after this refresh (RotateSessionRefreshToken).
 	touch *ciphemic.Session
+	// adopt, when set, is recorded first if the store has no record of it.
+	adopt *adoption
 	user  ciphemic.User
 }
 

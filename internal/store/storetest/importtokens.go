@@ -143,7 +143,7 @@ func unknownDjango(id string, userID int64, issued time.Time) ciphemic.RefreshTo
 
 func rotateDjango(db *store.DB, old ciphemic.RefreshToken, next string, now time.Time) error {
 	_, err := db.RotateDjangoRefreshToken(context.Background(), old, ciphemic.RefreshToken{
-		JTI: next, FamilyID: old.FamilyID, ExpiresAt: now.Add(window)}, true, now, window, ciphemic.AuditEvent{})
+		JTI: next, FamilyID: old.FamilyID, ExpiresAt: now.Add(window)}, true, now, window, ciphemic.AuditEvent{}, nil)
 	return err
 }
 
@@ -167,6 +167,18 @@ func testRotateDjangoRefreshToken(t *testing.T, db *store.DB) {
 	}
 	if got := mustRefreshToken(t, db, jti("next-", 2)); got.FamilyID != early.JTI {
 		t.Errorf("successor family = %q, want the Django token's jti", got.FamilyID)
+	}
+
+	// A session's record is written in the same transaction, as for ciphemic's tokens.
+	touched := unknownDjango(jti("dj-touched-", 7), u.ID, before)
+	sess := ciphemic.Session{ID: touched.FamilyID, UserID: u.ID, CreatedAt: before, LastUsedAt: t0,
+		ExpiresAt: t0.Add(window), UserAgent: "django client", ClientIP: "192.0.2.9"}
+	if _, err := db.RotateDjangoRefreshToken(ctx, touched, ciphemic.RefreshToken{JTI: jti("next-", 7), FamilyID: touched.FamilyID,
+		ExpiresAt: t0.Add(window)}, true, t0, window, ciphemic.AuditEvent{}, &sess); err != nil {
+		t.Fatalf("RotateDjangoRefreshToken(with a session) = %v", err)
+	}
+	if got, err := db.Session(ctx, sess.ID); err != nil || !sameSession(got, sess) {
+		t.Errorf("Session() after a Django token's rotation = %+v, %v; want %+v", got, err, sess)
 	}
 	wantIs(t, "RotateDjangoRefreshToken(the same token again)", rotateDjango(db, early, jti("next-", 3), t0), ciphemic.ErrTokenBlacklisted)
 
