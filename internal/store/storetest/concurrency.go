@@ -50,19 +50,38 @@ func testRotateRace(t *testing.T, db *store.DB) {
 // rotateAtOnce starts n rotations of old together and returns their errors; the ith
 // rotation's successor is named next(i).
 func rotateAtOnce(db *store.DB, old string, n int, next func(i int) string) []error {
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			rt := ciphemic.RefreshToken{JTI: next(i), ExpiresAt: t0.Add(time.Hour)}
-			_, errs[i] = db.RotateRefreshToken(context.Background(), old, rt, true, t0)
-		})
+	return atOnceN(n, func(i int) error {
+		rt := ciphemic.RefreshToken{JTI: next(i), ExpiresAt: t0.Add(time.Hour)}
+		_, err := db.RotateRefreshToken(context.Background(), old, rt, true, t0)
+		return err
+	})
+}
+
+// atOnceN is atOnce (lastadmin.go) of f(0) … f(n-1).
+func atOnceN(n int, f func(i int) error) []error {
+	fns := make([]func() error, n)
+	for i := range fns {
+		fns[i] = func() error { return f(i) }
 	}
-	close(start)
-	wg.Wait()
-	return errs
+	return atOnce(fns...)
+}
+
+// wantOneWinner checks that exactly one of the errors of concurrent uses of one refresh
+// token is nil and every other is ErrTokenBlacklisted: the token was spent once.
+func wantOneWinner(t *testing.T, what string, errs []error) {
+	t.Helper()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, ciphemic.ErrTokenBlacklisted):
+			t.Errorf("%s = %v, want nil or %v", what, err, ciphemic.ErrTokenBlacklisted)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%s: %d of %d concurrent uses succeeded, want exactly 1", what, wins, len(errs))
+	}
 }
 
 // testConcurrentWrites: many writers at once must all succeed; on SQLite none may see

@@ -2,9 +2,7 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -217,29 +215,10 @@ func testRotateDjangoRace(t *testing.T, db *store.DB) {
 	mustImportTokens(t, db, nil)
 	for round := range 3 {
 		old := unknownDjango(jti(fmt.Sprintf("dj-race%d-", round), 0), u.ID, cutoverAt.Add(-time.Hour))
-		errs := make([]error, racers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range racers {
-			wg.Go(func() {
-				<-start
-				errs[i] = rotateDjango(db, old, jti(fmt.Sprintf("race%d-next-", round), i), t0)
-			})
-		}
-		close(start)
-		wg.Wait()
-		wins := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, ciphemic.ErrTokenBlacklisted):
-				t.Errorf("round %d: RotateDjangoRefreshToken() = %v, want nil or %v", round, err, ciphemic.ErrTokenBlacklisted)
-			}
-		}
-		if wins != 1 {
-			t.Errorf("round %d: %d of %d concurrent first uses won, want exactly 1", round, wins, racers)
-		}
+		errs := atOnceN(racers, func(i int) error {
+			return rotateDjango(db, old, jti(fmt.Sprintf("race%d-next-", round), i), t0)
+		})
+		wantOneWinner(t, fmt.Sprintf("round %d: RotateDjangoRefreshToken()", round), errs)
 	}
 }
 

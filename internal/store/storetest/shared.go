@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -49,31 +48,12 @@ func RunShared(t *testing.T, a, b *store.DB) {
 // sharedRace rotates old from both stores at once and checks that exactly one wins.
 func sharedRace(t *testing.T, dbs []*store.DB, old string) {
 	t.Helper()
-	const racers = 16
-	errs := make([]error, racers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range racers {
-		wg.Go(func() {
-			<-start
-			next := ciphemic.RefreshToken{JTI: fmt.Sprintf("%s-%d", old, i), ExpiresAt: t0.Add(time.Hour)}
-			_, errs[i] = dbs[i%2].RotateRefreshToken(context.Background(), old, next, true, t0)
-		})
-	}
-	close(start)
-	wg.Wait()
-	wins := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			wins++
-		case !errors.Is(err, ciphemic.ErrTokenBlacklisted):
-			t.Errorf("RotateRefreshToken(%s) = %v, want nil or %v", old, err, ciphemic.ErrTokenBlacklisted)
-		}
-	}
-	if wins != 1 {
-		t.Errorf("RotateRefreshToken(%s) from two stores: %d succeeded, want 1", old, wins)
-	}
+	errs := atOnceN(16, func(i int) error {
+		next := ciphemic.RefreshToken{JTI: fmt.Sprintf("%s-%d", old, i), ExpiresAt: t0.Add(time.Hour)}
+		_, err := dbs[i%2].RotateRefreshToken(context.Background(), old, next, true, t0)
+		return err
+	})
+	wantOneWinner(t, fmt.Sprintf("RotateRefreshToken(%s) from two stores", old), errs)
 }
 
 // mustAll runs fn(0) … fn(n-1) at once and fails t with every error.
