@@ -104,7 +104,7 @@ type AuditFilter struct {
 // NUL bytes (which PostgreSQL's TEXT refuses) become U+FFFD, and Username is cut to
 // AuditUsernameMax characters. A failed login's username is whatever the client sent.
 func (e AuditEvent) Sanitized() AuditEvent {
-	e.Username = truncateRunes(cleanText(e.Username), AuditUsernameMax)
+	e.Username = TruncateRunes(cleanText(e.Username), AuditUsernameMax)
 	e.ClientIP = cleanText(e.ClientIP)
 	e.RequestID = cleanText(e.RequestID)
 	e.Detail = cleanText(e.Detail)
@@ -115,8 +115,9 @@ func cleanText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// truncateRunes cuts s to at most n characters, never inside one.
-func truncateRunes(s string, n int) string {
+// TruncateRunes cuts s to at most n characters, never inside one: the bound of every
+// stored text that a client chose (audit usernames, session user agents).
+func TruncateRunes(s string, n int) string {
 	i := 0
 	for pos := range s {
 		if i == n {

@@ -136,13 +136,5 @@ func userAgent(r *http.Request) string {
 		}
 		return c
 	}, strings.ToValidUTF8(r.UserAgent(), "\uFFFD"))
-	if n := 0; len(ua) > ciphemic.UserAgentMax {
-		for i := range ua {
-			if n == ciphemic.UserAgentMax {
-				return ua[:i]
-			}
-			n++
-		}
-	}
-	return ua
+	return ciphemic.TruncateRunes(ua, ciphemic.UserAgentMax)
 }

@@ -88,7 +88,7 @@ const upsertSessionQuery = `INSERT INTO sessions
 func (db *DB) upsertSessionTx(ctx context.Context, tx *sql.Tx, s ciphemic.Session) error {
 	_, err := db.txStmt(ctx, tx, upsertSessionQuery).ExecContext(ctx,
 		s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt),
-		truncateRunes(s.UserAgent, ciphemic.UserAgentMax), s.ClientIP)
+		ciphemic.TruncateRunes(s.UserAgent, ciphemic.UserAgentMax), s.ClientIP)
 	return err
 }
 
@@ -182,15 +182,3 @@ var sweepSessions = sweepTable{"sessions", `DELETE FROM sessions WHERE id IN
 	(SELECT id FROM sessions WHERE expires_at >= $3 AND expires_at <= $1
 		ORDER BY expires_at LIMIT $2)
 	RETURNING expires_at`}
-
-// truncateRunes returns s cut to at most n characters.
-func truncateRunes(s string, n int) string {
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
-}
