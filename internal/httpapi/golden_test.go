@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ciphemic/ciphemic/internal/ciphemic"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.json from the current responses")
@@ -17,18 +19,30 @@ var update = flag.Bool("update", false, "rewrite testdata/golden/*.json from the
 // TestGoldenResponses holds one representative response of each resource, byte for byte
 // once indented, to testdata/golden. Run `go test -run TestGoldenResponses -update` after
 // an intended change and review the diff.
-func TestGoldenResponses(t *testing.T) {
+// goldenSchool is the school the golden files and the document's examples are answers
+// of: newSchool, with a fixed clock, two courses and two enrollments, one graded.
+// before runs after the school's users are made, for callers that add their own.
+func goldenSchool(t *testing.T, before func(in *instance)) (in *instance, s *school, c ciphemic.Course, e ciphemic.Enrollment) {
+	t.Helper()
 	clock := &testClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-	in := newInstance(t, options{clock: clock})
-	s := newSchool(t, in)
-	c := in.mustCourse(t, "MATH101", s.teacher.user, 30)
+	in = newInstance(t, options{clock: clock})
+	s = newSchool(t, in)
+	if before != nil {
+		before(in)
+	}
+	c = in.mustCourse(t, "MATH101", s.teacher.user, 30)
 	clock.Advance(90 * time.Second)
-	e := in.mustEnroll(t, c, s.student.user)
+	e = in.mustEnroll(t, c, s.student.user)
 	in.mustEnroll(t, in.mustCourse(t, "PHYS101", s.otherTeacher.user, 10), s.student.user)
 	grade := 88
 	if _, err := in.db.SetGrade(t.Context(), e.ID, &grade); err != nil {
 		t.Fatal(err)
 	}
+	return in, s, c, e
+}
+
+func TestGoldenResponses(t *testing.T) {
+	in, s, c, e := goldenSchool(t, nil)
 
 	tests := []struct {
 		name   string

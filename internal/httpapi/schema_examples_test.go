@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
 )
@@ -115,18 +114,10 @@ func normalizeExample(v any, key string) any {
 // exampleCases builds the school of the golden test and the calls that answer with each
 // example. They run in order: later ones use what earlier ones made.
 func exampleCases(t *testing.T) []exampleCase {
-	clock := &testClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-	in := newInstance(t, options{clock: clock})
-	s := newSchool(t, in)
-	adaUser := in.mustCreateUser(t, "ada", "correct horse battery", ciphemic.RoleStudent)
-	c := in.mustCourse(t, "MATH101", s.teacher.user, 30)
-	clock.Advance(90 * time.Second)
-	e := in.mustEnroll(t, c, s.student.user)
-	in.mustEnroll(t, in.mustCourse(t, "PHYS101", s.otherTeacher.user, 10), s.student.user)
-	grade := 88
-	if _, err := in.db.SetGrade(t.Context(), e.ID, &grade); err != nil {
-		t.Fatal(err)
-	}
+	var adaUser ciphemic.User
+	in, s, c, e := goldenSchool(t, func(in *instance) {
+		adaUser = in.mustCreateUser(t, "ada", "correct horse battery", ciphemic.RoleStudent)
+	})
 	ada := map[string]string{"username": "ada", "password": "correct horse battery"}
 	var pair struct{ access, refresh string }
 	var adaLive string // the access token of ada's session from /login/, which stays live
