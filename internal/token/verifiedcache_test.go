@@ -40,6 +40,37 @@ func TestVerifiedCacheHit(t *testing.T) {
 	}
 }
 
+// TestParseCached: ParseCached answers only for texts Parse verified, and then as Parse
+// does; anything else it leaves to Parse.
+func TestParseCached(t *testing.T) {
+	s, clock := cachedService(t, 10, 0, mustKey(t, "HS256", 0))
+	raw, want := mustIssueAccess(t, s, t0)
+	if _, ok, err := s.ParseCached(raw, TypeAccess); ok || err != nil {
+		t.Fatalf("ParseCached(never parsed) = ok %v, %v; want not ok", ok, err)
+	}
+	if _, err := s.Parse(raw, TypeAccess); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok, err := s.ParseCached(raw, TypeAccess); !ok || err != nil || c.JTI != want.JTI {
+		t.Errorf("ParseCached(parsed) = %+v, ok %v, %v; want its claims", c, ok, err)
+	}
+	if _, ok, err := s.ParseCached(raw, TypeRefresh); !ok || !errors.Is(err, ErrWrongType) {
+		t.Errorf("ParseCached(access, want refresh) = ok %v, %v; want ErrWrongType", ok, err)
+	}
+	for _, other := range []string{raw + " ", " " + raw, raw[:len(raw)-1], ""} {
+		if _, ok, _ := s.ParseCached(other, TypeAccess); ok {
+			t.Errorf("ParseCached(%q) answered for a text never parsed", other)
+		}
+	}
+	if _, ok, _ := s.ParseCached(raw, "other"); ok {
+		t.Error("ParseCached(want an unknown type) answered; Parse refuses it")
+	}
+	*clock = want.ExpiresAt
+	if _, ok, _ := s.ParseCached(raw, TypeAccess); ok {
+		t.Error("ParseCached(expired) answered from the cache")
+	}
+}
+
 // TestVerifiedCacheExactText: once a token is cached, any other text — a changed
 // signature, payload or header byte, trailing bytes — is verified from scratch and refused.
 func TestVerifiedCacheExactText(t *testing.T) {
