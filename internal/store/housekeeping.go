@@ -13,16 +13,15 @@ import (
 // of such rows and one DELETE of them all would hold SQLite's only writer (and on
 // PostgreSQL, lock every row) for as long as it runs, stalling every login and refresh.
 //
-// A batch's cost per row grows with the tables (every row deleted is an entry in four
-// B-trees, at random places), so a fixed number of rows is not a fixed time: among a
-// million rows a deleted row costs SQLite's writer some 0.2 ms, while a refresh commits
-// in a tenth of that. So a batch is held to a time budget, the backend's
-// (Dialect.SweepBatchTime): inside its transaction it deletes in statements sized by the
-// time a row took so far (the first statement of a sweep, with nothing measured yet,
-// deletes a few rows), and it commits as soon as the budget is spent. A request that
-// finds the writer taken by housekeeping waits about the budget at most, however the
-// cost of a row moves. And the pause after a batch is at least as long as the batch, so
-// that housekeeping never has the writer more than half of the time.
+// A batch's cost per row grows with the tables (every row deleted is an entry in five
+// B-trees, one of them, the user index, at random places), so a fixed number of rows is
+// not a fixed time. So a batch is held to a time budget, the backend's
+// (Dialect.SweepBatchTime): it is one statement in its own transaction, and the number
+// of rows it deletes follows the time the batches before it held the writer, from the
+// first statement through the commit (nextBatchRows). A request that finds the writer
+// taken by housekeeping waits about the budget at most, however the cost of a row moves.
+// And the pause after a batch is at least as long as the batch, so that housekeeping
+// never has the writer more than half of the time.
 //
 // An expired refresh token's row answers nothing a missing row does not: the store refuses
 // a token whose expiry has passed before it looks at the blacklist (tokenState.check), so a
@@ -52,9 +51,9 @@ type Sweep struct {
 	LoginFailuresBefore time.Time
 	// Batch is the most rows one transaction deletes; 0 or less: DefaultSweepBatch.
 	Batch int
-	// BatchTime is the time budget of one transaction, measured with the store's clock;
-	// 0: the backend's (Dialect.SweepBatchTime, else DefaultSweepBatchTime); negative:
-	// none, every batch is Batch rows.
+	// BatchTime is the time budget of one transaction, its commit included, measured
+	// with the store's clock; 0: the backend's (Dialect.SweepBatchTime, else
+	// DefaultSweepBatchTime); negative: none, every batch is Batch rows.
 	BatchTime time.Duration
 	// Pause is the shortest wait between two batches, which is also never shorter than
 	// the batch before it; 0: the backend's (Dialect.SweepPause, else DefaultSweepPause);
@@ -159,10 +158,10 @@ func (s Sweep) withDefaults(db *DB) Sweep {
 // sweep deletes batches from t until one finds no more rows.
 func (db *DB) sweep(ctx context.Context, s Sweep, t sweepTable, cutoff int64) (int64, error) {
 	var total int64
-	var perRow time.Duration // what deleting one row took lately; 0 until measured
+	rows := firstBatchRows(s.Batch, s.BatchTime)
 	from := int64(math.MinInt64)
 	for {
-		b, err := db.deleteBatch(ctx, t, cutoff, from, s.Batch, s.BatchTime, &perRow)
+		b, err := db.deleteBatch(ctx, t, cutoff, from, rows)
 		if err != nil {
 			return total, err
 		}
@@ -175,6 +174,7 @@ func (db *DB) sweep(ctx context.Context, s Sweep, t sweepTable, cutoff int64) (i
 		}
 		// Rows expiring at b.last itself may be left (ties past the limit): from is inclusive.
 		from = b.last
+		rows = nextBatchRows(rows, b.took, s.BatchTime, s.Batch)
 		if err := pause(ctx, pauseAfter(b.took, s.Pause)); err != nil {
 			return total, db.fail("sweep "+t.name, err)
 		}
@@ -206,59 +206,57 @@ type batch struct {
 	took          time.Duration
 }
 
-// firstStatementRows is how many rows a sweep's first statement deletes, before it has
-// measured what a row costs.
+// firstBatchRows is how many rows a sweep's first batch deletes: before anything is
+// measured, a few when the batches have a time budget, else the limit.
+func firstBatchRows(limit int, budget time.Duration) int {
+	if budget < 0 {
+		return limit
+	}
+	return min(limit, firstStatementRows)
+}
+
+// firstStatementRows is how many rows a sweep's first batch deletes when batches have a
+// time budget, before it has measured what a row costs.
 const firstStatementRows = 3
 
-// deleteBatch runs one batch of t in its own transaction: at most limit rows, in
-// statements sized by *perRow, the time one row took in the statements before (updated
-// here), until the rows run out or budget is spent; a negative budget deletes limit rows
-// in one statement.
-func (db *DB) deleteBatch(ctx context.Context, t sweepTable, cutoff, from int64, limit int, budget time.Duration, perRow *time.Duration) (batch, error) {
+// nextBatchRows sizes the batch after one of rows rows that held the writer for took, so
+// that the next holds it for about budget. What counts is the whole hold, commit
+// included: a request that finds the writer taken waits for all of it, and the commit
+// (the WAL pages of every B-tree entry deleted) costs about as much as the deletes. It
+// shrinks at once when a batch overran, and at most doubles after a quick one, since one
+// batch whose pages happened to be cached says little about the next. Never below one
+// row, so that a sweep always progresses, nor above limit; without a budget, limit.
+func nextBatchRows(rows int, took, budget time.Duration, limit int) int {
+	if budget < 0 {
+		return limit
+	}
+	grown := limit
+	if rows < limit/2 {
+		grown = 2 * rows
+	}
+	if took <= 0 {
+		return max(1, grown)
+	}
+	fit := float64(rows) * float64(budget) / float64(took)
+	if fit >= float64(grown) {
+		return max(1, grown)
+	}
+	return max(1, int(fit))
+}
+
+// deleteBatch runs one batch of t in its own transaction: one statement deleting at most
+// rows rows expiring in [from, cutoff].
+func (db *DB) deleteBatch(ctx context.Context, t sweepTable, cutoff, from int64, rows int) (batch, error) {
 	var b batch
 	var start time.Time
 	err := db.update(ctx, "sweep "+t.name, func(tx *sql.Tx) error {
-		b = batch{last: from}
 		start = db.tick()
-		for int(b.deleted) < limit {
-			step := limit - int(b.deleted)
-			if budget >= 0 {
-				step = min(step, statementRows(budget-db.tick().Sub(start), *perRow))
-			}
-			began := db.tick()
-			n, last, err := deleteRows(ctx, tx, t, cutoff, step, b.last)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				*perRow = db.tick().Sub(began) / time.Duration(n)
-			}
-			b.deleted, b.last = b.deleted+n, max(b.last, last)
-			if n < int64(step) {
-				b.exhausted = true
-				return nil
-			}
-			if budget >= 0 && db.tick().Sub(start) >= budget {
-				return nil
-			}
-		}
-		return nil
+		n, last, err := deleteRows(ctx, tx, t, cutoff, rows, from)
+		b = batch{deleted: n, last: last, exhausted: n < int64(rows)}
+		return err
 	})
 	b.took = db.tick().Sub(start)
 	return b, err
-}
-
-// statementRows is how many rows fit in what is left of a batch's budget at perRow each:
-// at least one, so that a sweep always progresses, and firstStatementRows while no row
-// has been timed.
-func statementRows(left, perRow time.Duration) int {
-	switch {
-	case perRow <= 0:
-		return firstStatementRows
-	case left <= perRow:
-		return 1
-	}
-	return int(min(int64(left/perRow), math.MaxInt32))
 }
 
 // deleteRows runs t's query once: at most limit rows expiring in [from, cutoff]. It

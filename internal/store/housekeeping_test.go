@@ -5,25 +5,36 @@ import (
 	"time"
 )
 
-// TestStatementRows: a statement is sized to what is left of its batch's budget at the
-// time a row took, never below one row, and a few rows while nothing is measured.
-func TestStatementRows(t *testing.T) {
-	const ms = time.Millisecond
+// TestNextBatchRows: a batch is sized so that it would have held the writer for the
+// budget at the pace of the one before, shrinking at once, growing at most twofold,
+// never below one row nor above the limit; without a budget every batch is the limit.
+func TestNextBatchRows(t *testing.T) {
+	const us = time.Microsecond
 	tests := []struct {
-		left, perRow time.Duration
-		want         int
+		rows        int
+		took, budge time.Duration
+		limit, want int
 	}{
-		{5 * ms, 0, firstStatementRows},
-		{5 * ms, ms, 5},
-		{5 * ms, 2 * ms, 2},
-		{ms, 2 * ms, 1}, // a row costs more than is left: still one, to progress
-		{-ms, ms, 1},
-		{time.Hour, time.Nanosecond, 1<<31 - 1},
+		{10, 400 * us, 200 * us, 1000, 5},  // overran twofold: half
+		{10, 190 * us, 200 * us, 1000, 10}, // about right: the same
+		{10, 20 * us, 200 * us, 1000, 20},  // ten times quicker: only doubled
+		{10, 0, 200 * us, 1000, 20},        // too quick to measure: doubled
+		{1, time.Second, 200 * us, 1000, 1},
+		{600, us, 200 * us, 1000, 1000}, // doubling stops at the limit
+		{1000, us, 200 * us, 1000, 1000},
+		{3, time.Second, -1, 100, 100},
+		{1 << 30, us, time.Hour, 1<<31 - 1, 1<<31 - 1},
 	}
 	for _, tc := range tests {
-		if got := statementRows(tc.left, tc.perRow); got != tc.want {
-			t.Errorf("statementRows(%v, %v) = %d, want %d", tc.left, tc.perRow, got, tc.want)
+		if got := nextBatchRows(tc.rows, tc.took, tc.budge, tc.limit); got != tc.want {
+			t.Errorf("nextBatchRows(%d, %v, %v, %d) = %d, want %d", tc.rows, tc.took, tc.budge, tc.limit, got, tc.want)
 		}
+	}
+	if got := firstBatchRows(1000, 200*us); got != firstStatementRows {
+		t.Errorf("firstBatchRows with a budget = %d, want %d", got, firstStatementRows)
+	}
+	if got := firstBatchRows(1000, -1); got != 1000 {
+		t.Errorf("firstBatchRows without a budget = %d, want the limit", got)
 	}
 }
 

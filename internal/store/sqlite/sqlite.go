@@ -33,14 +33,14 @@ var migrations embed.FS
 const readConns = 4
 
 // sweepBatchTime and sweepPause shape housekeeping on SQLite's single writer. A batch
-// holds the writer, and every refresh arriving meanwhile waits for it, so a batch is
-// kept to about the time of one refresh (a few rows among a million, each an entry in
-// four B-trees at random places); the pause after it, at least as long as the batch, is
-// short, so that the sweep still deletes a million expired rows in minutes. Measured
-// with storebench's RotateDuringCleanup (docs/PERFORMANCE.md, goal 6).
+// holds the writer, and every write arriving meanwhile waits for all of it, commit
+// included, so a batch is kept to about two refreshes' time (among a million rows some
+// ten, each an entry in five B-trees); the pause after it, at least as long as the batch,
+// is short, so that the sweep still deletes a million expired rows in a few minutes.
+// Measured with storebench's RotateDuringCleanup (docs/PERFORMANCE.md, goal 6).
 const (
-	sweepBatchTime = 250 * time.Microsecond
-	sweepPause     = time.Millisecond
+	sweepBatchTime = 200 * time.Microsecond
+	sweepPause     = 300 * time.Microsecond
 )
 
 // writeParams and readParams are modernc.org/sqlite DSN parameters. busy_timeout comes

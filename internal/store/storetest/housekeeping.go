@@ -125,8 +125,8 @@ func checkReuseAfterSweep(t *testing.T, db *store.DB) {
 	mustRotate(t, db, "successor", "successor-next", t0)
 }
 
-// testSweepBatches: no transaction of a sweep deletes more than a batch, so 250 expired
-// tokens go in three batches of 100, and the sweep of a table ends with its first short
+// testSweepBatches: no transaction of a sweep deletes more than a batch, so without a
+// time budget (testSweepAdapts has one) 250 expired tokens go in three batches of 100, and the sweep of a table ends with its first short
 // batch. (The default batch is 1,000; 2,500 rows would take seconds to insert one by one.)
 func testSweepBatches(t *testing.T, db *store.DB) {
 	const expired = 250
@@ -144,7 +144,7 @@ func testSweepBatches(t *testing.T, db *store.DB) {
 		deleted int64
 	}
 	var got []batch
-	swept, err := db.Sweep(ctx, store.Sweep{Batch: 100, OnBatch: func(table string, n int64) {
+	swept, err := db.Sweep(ctx, store.Sweep{Batch: 100, BatchTime: -1, OnBatch: func(table string, n int64) {
 		got = append(got, batch{table, n})
 	}})
 	if err != nil || swept.RefreshTokens != expired {
@@ -166,21 +166,21 @@ func testSweepCancel(t *testing.T, db *store.DB) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	swept, err := db.Sweep(ctx, store.Sweep{Batch: 10, Pause: time.Hour, OnBatch: func(string, int64) { cancel() }})
+	swept, err := db.Sweep(ctx, store.Sweep{Batch: 10, BatchTime: -1, Pause: time.Hour, OnBatch: func(string, int64) { cancel() }})
 	if !errors.Is(err, context.Canceled) || swept.RefreshTokens != 10 {
 		t.Errorf("Sweep() cancelled after a batch = %+v, %v, want 10 refresh tokens deleted and %v", swept, err, context.Canceled)
 	}
-	swept, err = db.Sweep(context.Background(), store.Sweep{Batch: 10, Pause: -1})
+	swept, err = db.Sweep(context.Background(), store.Sweep{Batch: 10, BatchTime: -1, Pause: -1})
 	if err != nil || swept.RefreshTokens != 15 {
 		t.Errorf("Sweep() after the cancelled one = %+v, %v, want the 15 left deleted", swept, err)
 	}
 }
 
-// testSweepAdapts: a batch stops at its time budget, and sizes its statements by the time
-// a row took. The store's clock, which a sweep times its batches with, moves a second at
-// each reading during the first batch, and a microsecond afterwards: the first batch is
-// its first statement alone (3 rows, a second each), the second starts with one row (a
-// second is over any budget), and once rows are quick the batches fill to the limit.
+// testSweepAdapts: a batch is sized by the time the batch before it held the writer. The
+// store's clock, which a sweep times its batches with, moves a second at each reading
+// during the first batch, and a microsecond afterwards: the first batch is 3 rows (nothing
+// measured yet), the second one row (a second is over any budget), and once batches are
+// quick they double up to the limit.
 func testSweepAdapts(t *testing.T, db *store.DB) {
 	u := mustUser(t, db, "alice")
 	for i := range 250 {
@@ -200,7 +200,7 @@ func testSweepAdapts(t *testing.T, db *store.DB) {
 	if swept, err := db.Sweep(context.Background(), s); err != nil || swept.RefreshTokens != 250 {
 		t.Fatalf("Sweep() = %+v, %v, want 250 refresh tokens deleted", swept, err)
 	}
-	if want := []int64{3, 100, 100, 47}; !reflect.DeepEqual(got, want) {
+	if want := []int64{3, 1, 2, 4, 8, 16, 32, 64, 100, 20}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Sweep() batches = %v, want %v", got, want)
 	}
 }
