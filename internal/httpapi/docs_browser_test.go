@@ -130,8 +130,7 @@ func TestDocsPageInBrowser(t *testing.T) {
 		chromedp.Navigate(in.srv.URL+"/api/docs/#/auth/tokenObtain"),
 		chromedp.WaitVisible(chromedp.CSS(login+" .try-out__btn")))
 	step(t, ctx, "log in with Try it out",
-		chromedp.Click(chromedp.CSS(login+" .try-out__btn")),
-		chromedp.WaitVisible(chromedp.CSS(login+" textarea.body-param__text")),
+		tryItOut(login, login+" textarea.body-param__text"),
 		// Select the example body and type over it, as a person would.
 		chromedp.Click(chromedp.CSS(login+" textarea.body-param__text")),
 		chromedp.KeyEvent("a", chromedp.KeyModifiers(kb.ModifierCtrl)),
@@ -158,7 +157,7 @@ func TestDocsPageInBrowser(t *testing.T) {
 	step(t, ctx, "GET /api/me/ with Try it out",
 		chromedp.Click(chromedp.CSS(me+" .opblock-summary-control")),
 		chromedp.WaitVisible(chromedp.CSS(me+" .try-out__btn")),
-		chromedp.Click(chromedp.CSS(me+" .try-out__btn")),
+		tryItOut(me, me+" button.execute"),
 		chromedp.Click(chromedp.CSS(me+" button.execute")),
 		chromedp.WaitVisible(chromedp.CSS(me+" .live-responses-table .response-col_status")))
 	status = text(t, ctx, me+" .live-responses-table .response .response-col_status")
@@ -224,6 +223,35 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 			t.Fatalf("%s, action %d of %d: %v", what, i+1, len(actions), err)
 		}
 	}
+}
+
+// tryItOut presses the "Try it out" button of the operation op until ready, what the
+// pressed button shows, is visible: as a person presses again when a press did nothing.
+// Swagger UI scrolls to a deep-linked operation and renders it in steps, and a click
+// while the page still moves can land beside the button (seen in CI, under load). Once
+// pressed, the button turns into "Cancel" (class cancel), and it is never pressed again
+// then, which would undo it.
+func tryItOut(op, ready string) chromedp.Action[chromedp.Void] {
+	unpressed := op + " .try-out__btn:not(.cancel)"
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			pending, err := chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) !== null", unpressed))(ctx, t)
+			if err != nil {
+				return err
+			}
+			if pending {
+				if _, err := chromedp.Click(chromedp.CSS(unpressed))(ctx, t); err != nil {
+					return err
+				}
+			}
+			waitCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			_, err = chromedp.WaitVisible(chromedp.CSS(ready))(waitCtx, t)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+		}
+	})
 }
 
 // text returns the text of the element sel, as the page shows it.
