@@ -115,8 +115,9 @@ func printTable(w io.Writer, c *config) {
 	fmt.Fprintln(w)
 }
 
-// printConfig prints a ciphemic configuration's table and its ratios to the baselines.
-func printConfig(w io.Writer, c, django *config, o options) {
+// printConfig prints a ciphemic configuration's table and its ratios to the baselines,
+// the Django reference's among its rows when withDjango.
+func printConfig(w io.Writer, c *config, o options, withDjango bool) {
 	printTable(w, c)
 	fmt.Fprintf(w, "ratios (%s):\n", c.title)
 	onSQLite := c.store == "sqlite"
@@ -130,7 +131,7 @@ func printConfig(w io.Writer, c, django *config, o options) {
 		if !o.wants(sc.name) {
 			continue
 		}
-		if django == nil {
+		if !withDjango {
 			fmt.Fprintf(w, "  %-17s n/a (no Django reference in this run)\n", sc.name+" / django")
 			continue
 		}
@@ -138,7 +139,7 @@ func printConfig(w io.Writer, c, django *config, o options) {
 		if applies {
 			goal = fmt.Sprintf("≥ %g", sc.goal)
 		}
-		ratioLine(w, sc.name+" / django", c.rate(sc.name, "ciphemic"), django.rate(sc.name, "django"), goal, sc.goal, applies)
+		ratioLine(w, sc.name+" / django", c.rate(sc.name, "ciphemic"), c.rate(sc.name, "django"), goal, sc.goal, applies)
 	}
 	printLoginBound(w, c)
 	printRSS(w, c, onSQLite)

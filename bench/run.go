@@ -19,11 +19,15 @@ type bench struct {
 	ps       *procs
 	stdout   io.Writer
 	progress io.Writer
+	// django is the Django reference, running for the whole run and measured in every
+	// scenario beside ciphemic; nil when it is skipped.
+	django *server
 }
 
-// run is the whole benchmark: the Django reference first (it is one configuration, the
-// yardstick of every ratio), then ciphemic on each store with each algorithm. Each table
-// is printed as soon as it is measured, so a failure late in a run keeps what came before.
+// run is the whole benchmark: ciphemic on each store with each algorithm, each scenario
+// measured in alternation with the bare baseline (me) and the Django reference, which
+// runs for the whole run. Each table is printed as soon as it is measured, so a failure
+// late in a run keeps what came before.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -57,9 +61,11 @@ func (b *bench) all(ctx context.Context) error {
 	if b.bin, err = buildCiphemic(ctx, b.root, b.dir); err != nil {
 		return err
 	}
-	django, err := b.django(ctx)
-	if err != nil {
+	if err := b.startDjango(ctx); err != nil {
 		return err
+	}
+	if b.django != nil {
+		defer b.ps.stop(b.django.proc)
 	}
 	for _, store := range b.o.stores {
 		for _, alg := range b.o.algorithms {
@@ -67,38 +73,35 @@ func (b *bench) all(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", store, alg, err)
 			}
-			printConfig(b.stdout, c, django, b.o)
+			printConfig(b.stdout, c, b.o, b.django != nil)
 		}
 	}
 	return nil
 }
 
-// django measures the Django reference, or says why it does not; the result is nil then.
-func (b *bench) django(ctx context.Context) (*config, error) {
+// startDjango starts the Django reference for the whole run, or says why it does not.
+// It is measured in each configuration's scenarios, in alternation with ciphemic, and
+// not once before them: the machine's speed moves by 15 % and more between rounds
+// minutes apart (docs/PERFORMANCE.md), and a ratio of two rates is only as good as the
+// likeness of the moments they were measured in.
+func (b *bench) startDjango(ctx context.Context) error {
 	why := "off (-django off)"
 	if b.o.django == "auto" {
 		why = djangoMissing(ctx, b.o.djangoRef)
 	}
 	if why != "" {
 		fmt.Fprintf(b.stdout, "django-ref: skipped: %s\n\n", why)
-		return nil, nil
+		return nil
 	}
 	fmt.Fprintln(b.progress, "bench: starting the Django reference (migrate, seed, gunicorn)")
 	s, err := startDjango(ctx, b.ps, b.dir, b.o.djangoRef)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer b.ps.stop(s.proc)
-	c := &config{title: "django-ref (gunicorn, 2 sync workers, SQLite, HS256)"}
-	for _, name := range scenarioNames {
-		if sc, ok := scenarios[name]; ok && b.o.wants(name) {
-			if err := b.measure(ctx, c, sc, sc.name, []*server{s}, sc.conns(b.o)); err != nil {
-				return nil, err
-			}
-		}
-	}
-	printTable(b.stdout, c)
-	return c, nil
+	b.django = s
+	fmt.Fprintf(b.stdout, "django-ref: gunicorn, 2 sync workers, SQLite, HS256; measured in every scenario "+
+		"of every configuration, in alternation with ciphemic (the rows of server django)\n\n")
+	return nil
 }
 
 // ciphemic measures one configuration: a fresh store (a SQLite file, or a scratch
@@ -170,10 +173,13 @@ func (b *bench) mainRounds(ctx context.Context, c *config, in *instance) ([]toke
 	return pairs, err
 }
 
-// scenario measures sc on s, and on the bare baseline for me; the login bound is timed
-// right before the logins, while no load runs.
+// scenario measures sc on s, on the Django reference, and on the bare baseline for me;
+// the login bound is timed right before the logins, while no load runs.
 func (b *bench) scenario(ctx context.Context, c *config, sc scenario, in *instance, s *server) error {
 	servers := []*server{s}
+	if b.django != nil {
+		servers = append(servers, b.django)
+	}
 	switch sc.name {
 	case "me":
 		bare, err := startBare(ctx, b.ps, in.dir, s)
