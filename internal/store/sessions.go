@@ -92,10 +92,13 @@ func (db *DB) upsertSessionTx(ctx context.Context, tx *sql.Tx, s ciphemic.Sessio
 	return err
 }
 
+// sessionQuery reads one session by id. Every refresh runs it, through a prepared
+// statement (queryRowRead): parsing it cost SQLite more than running it.
+const sessionQuery = `SELECT ` + sessionColumns + ` FROM sessions s WHERE s.id = $1`
+
 // Session returns the record of session id, live or not, or CodeNotFound.
 func (db *DB) Session(ctx context.Context, id string) (ciphemic.Session, error) {
-	s, err := scanSession(db.read.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions s WHERE s.id = $1`, id))
+	s, err := scanSession(db.queryRowRead(ctx, sessionQuery, id))
 	if err != nil {
 		return ciphemic.Session{}, db.fail("session", err)
 	}
