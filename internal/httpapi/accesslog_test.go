@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -103,4 +104,20 @@ func FuzzAppendJSONStringStd(f *testing.F) {
 			t.Fatalf("appendJSONStringStd(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+// BenchmarkAccessLog is the cost of one access-log line, its time read from the clock as
+// withRequestLog reads it.
+func BenchmarkAccessLog(b *testing.B) {
+	for _, format := range []string{"json", "text"} {
+		b.Run(format, func(b *testing.B) {
+			log := newAccessLog(io.Discard, format)
+			e := sampleEntry("/api/me/")
+			b.ReportAllocs()
+			for b.Loop() {
+				e.at = time.Now()
+				log.write(e)
+			}
+		})
+	}
 }
