@@ -28,7 +28,7 @@ func encode(w http.ResponseWriter, r *http.Request, status int, v any) {
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType // shared and never appended to, as in withSecurityHeaders
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = contentLength(len(body))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body) // #nosec G705 -- JSON we marshalled, sent as application/json with nosniff
@@ -36,6 +36,23 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 }
 
 var jsonContentType = []string{"application/json"}
+
+// contentLength is the Content-Length header's value for a body of n bytes. Most bodies
+// are small, and their values are made once (shared and never appended to, as
+// jsonContentType): two allocations fewer on every such response.
+func contentLength(n int) []string {
+	if n >= 0 && n < len(smallContentLengths) {
+		return smallContentLengths[n]
+	}
+	return []string{strconv.Itoa(n)}
+}
+
+var smallContentLengths = func() (v [2048][]string) {
+	for n := range v {
+		v[n] = []string{strconv.Itoa(n)}
+	}
+	return v
+}()
 
 // marshal is json.Marshal without HTML escaping, so that "&" in pagination links reads
 // as DRF writes it (responses are application/json, never HTML; nosniff is always set).

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -62,9 +63,19 @@ func handleMe(users userStore) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		writeJSON(w, r, http.StatusOK, appendMe(make([]byte, 0, 256), user))
+		buf := meBodies.Get().(*[]byte)
+		body := appendMe((*buf)[:0], user)
+		writeJSON(w, r, http.StatusOK, body)
+		*buf = body
+		meBodies.Put(buf)
 	})
 }
+
+// meBodies are the buffers GET /api/me/ composes its body in. A buffer goes back once
+// writeJSON returns: a ResponseWriter's Write copies what it is given (net/http into its
+// buffered writer, every wrapper of this package passes it through), so nothing keeps
+// the slice.
+var meBodies = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendMe appends the JSON of meBody for user, byte for byte what encode writes for it
 // (me_test.go holds the two together), without reflection or a string per time: this is

@@ -20,10 +20,13 @@ import (
 // and the logger that carries its id, made only when a handler asks for one.
 type requestState struct {
 	statusRecorder
-	id     string
-	route  string
-	base   *slog.Logger
-	logger atomic.Pointer[slog.Logger]
+	id string
+	// idHeader is the X-Request-Id response header's value when the id is new: held here,
+	// it costs no allocation of its own.
+	idHeader [1]string
+	route    string
+	base     *slog.Logger
+	logger   atomic.Pointer[slog.Logger]
 	// principal is who authenticated the request, once authenticated is set (authenticate.go).
 	principal     ciphemic.Principal
 	authenticated bool
@@ -88,17 +91,15 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 
 // withRequestLog gives every request an id (echoed as X-Request-Id), counts it in the
 // metrics and logs one line for it. The id is the X-Request-Id a trusted proxy sent, so
-// that the proxy's log and this one name a request alike, or a new one (requestIDOf). Only the method, path, status, size and duration are
+// that the proxy's log and this one name a request alike, or a new one (requestState.requestID). Only the method, path, status, size and duration are
 // logged: never headers, query strings or bodies, where tokens and passwords travel. It
 // runs on every request, so it allocates only its requestState and the id: the logger
 // writes through a buffer (cmd/ciphemic's logWriter), not a system call per line.
 func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, proxies trustedProxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestIDOf(r, proxies)
-		st := &requestState{statusRecorder: statusRecorder{ResponseWriter: w}, id: id[0],
-			route: routeUnmatched, base: log}
-		w.Header()["X-Request-Id"] = id
+		st := &requestState{statusRecorder: statusRecorder{ResponseWriter: w}, route: routeUnmatched, base: log}
+		w.Header()["X-Request-Id"] = st.requestID(r, proxies)
 		r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
 		next.ServeHTTP(&st.statusRecorder, r)
 		elapsed := time.Since(start)
@@ -123,19 +124,22 @@ func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, proxies tru
 	})
 }
 
-// requestIDOf is the request's id, as the one-element value of its X-Request-Id response
-// header: the X-Request-Id a trusted proxy sent, when it sent one that is safe to log
-// (validRequestID), and otherwise a new one. A client's own is never believed, so it
-// cannot make its requests look like another's in the log or the audit trail. The
-// header's own slice is reused, and the peer's address is parsed only when there is a
-// header and proxies to believe: most requests pay one map lookup for it.
-func requestIDOf(r *http.Request, proxies trustedProxies) []string {
+// requestID sets the request's id and returns it as the one-element value of its
+// X-Request-Id response header: the X-Request-Id a trusted proxy sent, when it sent one
+// that is safe to log (validRequestID), and otherwise a new one. A client's own is never
+// believed, so it cannot make its requests look like another's in the log or the audit
+// trail. The proxy's header slice is reused, and the peer's address is parsed only when
+// there is a header and proxies to believe: most requests pay one map lookup for it.
+func (st *requestState) requestID(r *http.Request, proxies trustedProxies) []string {
 	if len(proxies) > 0 {
 		if v := r.Header["X-Request-Id"]; len(v) == 1 && validRequestID(v[0]) && proxies.trusts(r) {
+			st.id = v[0]
 			return v
 		}
 	}
-	return []string{newRequestID()}
+	st.id = newRequestID()
+	st.idHeader[0] = st.id
+	return st.idHeader[:]
 }
 
 // maxRequestIDLen bounds a proxy's id: a UUID is 36 bytes, and the id is in every line.
