@@ -14,7 +14,7 @@ import (
 // bound and the peak memory.
 type config struct {
 	title    string
-	store    string // sqlite or postgres; empty for Django
+	store    string // sqlite or postgres
 	rows     []row
 	bound    loginBound
 	wholeRun float64 // MiB: the main server's peak over all its scenarios

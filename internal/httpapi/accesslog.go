@@ -3,7 +3,6 @@ package httpapi
 import (
 	"io"
 	"strconv"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -18,7 +17,7 @@ import (
 type accessLog struct {
 	w    io.Writer
 	json bool
-	bufs sync.Pool
+	bufs *bufferPool
 }
 
 // accessEntry is what one line says.
@@ -31,13 +30,13 @@ type accessEntry struct {
 }
 
 func newAccessLog(w io.Writer, format string) *accessLog {
-	return &accessLog{w: w, json: format == "json", bufs: sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
+	return &accessLog{w: w, json: format == "json", bufs: newBufferPool(512)}
 }
 
 // write writes e's line with one Write, as slog handlers do, so lines are never torn.
 func (a *accessLog) write(e accessEntry) {
-	bp := a.bufs.Get().(*[]byte)
-	b := (*bp)[:0]
+	bp := a.bufs.get()
+	b := *bp
 	if a.json {
 		b = e.appendJSON(b)
 	} else {
@@ -45,7 +44,7 @@ func (a *accessLog) write(e accessEntry) {
 	}
 	_, _ = a.w.Write(b) // a log that cannot be written has nowhere to report it
 	*bp = b
-	a.bufs.Put(bp)
+	a.bufs.put(bp)
 }
 
 // durationMS is the duration in milliseconds, to the microsecond.

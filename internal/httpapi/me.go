@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/ciphemic/ciphemic/internal/ciphemic"
@@ -63,11 +62,10 @@ func handleMe(users userStore) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		buf := meBodies.Get().(*[]byte)
-		body := appendMe((*buf)[:0], user)
-		writeJSON(w, r, http.StatusOK, body)
-		*buf = body
-		meBodies.Put(buf)
+		buf := meBodies.get()
+		*buf = appendMe(*buf, user)
+		writeJSON(w, r, http.StatusOK, *buf)
+		meBodies.put(buf)
 	})
 }
 
@@ -75,7 +73,7 @@ func handleMe(users userStore) http.Handler {
 // writeJSON returns: a ResponseWriter's Write copies what it is given (net/http into its
 // buffered writer, every wrapper of this package passes it through), so nothing keeps
 // the slice.
-var meBodies = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+var meBodies = newBufferPool(256)
 
 // appendMe appends the JSON of meBody for user, byte for byte what encode writes for it
 // (me_test.go holds the two together), without reflection or a string per time: this is

@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,4 +285,51 @@ func TestRevocationViewFullFailsClosed(t *testing.T) {
 	const unavailable = `{"detail":"Service temporarily unavailable, try again later."}`
 	wantStatusBody(t, in.get(t, "/api/me/", access), 503, unavailable)
 	wantStatusBody(t, in.postJSON(t, "/api/token/verify/", map[string]string{"token": access}), 503, unavailable)
+}
+
+// TestMeConcurrentBodies: GET /api/me/ composes its body in a pooled buffer; under
+// concurrent requests of two users each answer is still its own user's, byte for byte
+// what the same request answers alone.
+func TestMeConcurrentBodies(t *testing.T) {
+	in := newInstance(t, options{})
+	in.mustCreateUser(t, "ada", "correct horse battery", ciphemic.RoleStudent)
+	in.mustCreateUser(t, "grace", "battery staple horse", ciphemic.RoleTeacher)
+	tokens := map[string]string{}
+	want := map[string]string{}
+	for user, pw := range map[string]string{"ada": "correct horse battery", "grace": "battery staple horse"} {
+		access, _ := in.login(t, user, pw)
+		tokens[user] = access
+		want[user] = string(in.get(t, "/api/me/", access).body)
+	}
+	if want["ada"] == want["grace"] {
+		t.Fatalf("the two users' bodies are alike: %s", want["ada"])
+	}
+	errs := make(chan error, 2*50)
+	var wg sync.WaitGroup
+	for user, access := range tokens {
+		for range 50 {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, in.srv.URL+"/api/me/", nil)
+				req.Header.Set("Authorization", "Bearer "+access)
+				resp, err := in.srv.Client().Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				if err == nil && string(body) != want[user] {
+					err = fmt.Errorf("GET /api/me/ as %s = %s, want %s", user, body, want[user])
+				}
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

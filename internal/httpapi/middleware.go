@@ -20,13 +20,12 @@ import (
 // and the logger that carries its id, made only when a handler asks for one.
 type requestState struct {
 	statusRecorder
-	id string
-	// idHeader is the X-Request-Id response header's value when the id is new: held here,
-	// it costs no allocation of its own.
-	idHeader [1]string
-	route    string
-	base     *slog.Logger
-	logger   atomic.Pointer[slog.Logger]
+	// id is the request's id, kept as the one value of its X-Request-Id response header
+	// so that the header costs no allocation of its own.
+	id     [1]string
+	route  string
+	base   *slog.Logger
+	logger atomic.Pointer[slog.Logger]
 	// principal is who authenticated the request, once authenticated is set (authenticate.go).
 	principal     ciphemic.Principal
 	authenticated bool
@@ -43,7 +42,7 @@ func stateFrom(ctx context.Context) *requestState {
 // outside it; the audit trail records it beside each event.
 func requestIDFrom(ctx context.Context) string {
 	if s := stateFrom(ctx); s != nil {
-		return s.id
+		return s.id[0]
 	}
 	return ""
 }
@@ -58,7 +57,7 @@ func loggerFrom(ctx context.Context) *slog.Logger {
 	if l := s.logger.Load(); l != nil {
 		return l
 	}
-	l := s.base.With(slog.String("request_id", s.id))
+	l := s.base.With(slog.String("request_id", s.id[0]))
 	s.logger.Store(l)
 	return l
 }
@@ -91,7 +90,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 
 // withRequestLog gives every request an id (echoed as X-Request-Id), counts it in the
 // metrics and logs one line for it. The id is the X-Request-Id a trusted proxy sent, so
-// that the proxy's log and this one name a request alike, or a new one (requestState.requestID). Only the method, path, status, size and duration are
+// that the proxy's log and this one name a request alike, or a new one (requestIDOf). Only the method, path, status, size and duration are
 // logged: never headers, query strings or bodies, where tokens and passwords travel. It
 // runs on every request, so it allocates only its requestState and the id: the logger
 // writes through a buffer (cmd/ciphemic's logWriter), not a system call per line.
@@ -99,7 +98,8 @@ func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, proxies tru
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		st := &requestState{statusRecorder: statusRecorder{ResponseWriter: w}, route: routeUnmatched, base: log}
-		w.Header()["X-Request-Id"] = st.requestID(r, proxies)
+		st.id[0] = requestIDOf(r, proxies)
+		w.Header()["X-Request-Id"] = st.id[:]
 		r = r.WithContext(context.WithValue(r.Context(), requestStateKey{}, st))
 		next.ServeHTTP(&st.statusRecorder, r)
 		elapsed := time.Since(start)
@@ -107,12 +107,12 @@ func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, proxies tru
 			m.observe(st.route, r.Method, st.status, elapsed)
 		}
 		if access != nil {
-			access.write(accessEntry{at: time.Now(), requestID: st.id, method: r.Method, route: st.route,
+			access.write(accessEntry{at: time.Now(), requestID: st.id[0], method: r.Method, route: st.route,
 				path: r.URL.Path, remote: r.RemoteAddr, status: st.status, bytes: st.bytes, elapsed: elapsed})
 			return
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", st.id),
+			slog.String("request_id", st.id[0]),
 			slog.String("method", r.Method),
 			slog.String("route", st.route),
 			slog.String("path", r.URL.Path),
@@ -124,22 +124,18 @@ func withRequestLog(log *slog.Logger, access *accessLog, m *metrics, proxies tru
 	})
 }
 
-// requestID sets the request's id and returns it as the one-element value of its
-// X-Request-Id response header: the X-Request-Id a trusted proxy sent, when it sent one
+// requestIDOf is the request's id: the X-Request-Id a trusted proxy sent, when it sent one
 // that is safe to log (validRequestID), and otherwise a new one. A client's own is never
 // believed, so it cannot make its requests look like another's in the log or the audit
-// trail. The proxy's header slice is reused, and the peer's address is parsed only when
-// there is a header and proxies to believe: most requests pay one map lookup for it.
-func (st *requestState) requestID(r *http.Request, proxies trustedProxies) []string {
+// trail. The peer's address is parsed only when there is a header and proxies to
+// believe: most requests pay one map lookup for it.
+func requestIDOf(r *http.Request, proxies trustedProxies) string {
 	if len(proxies) > 0 {
 		if v := r.Header["X-Request-Id"]; len(v) == 1 && validRequestID(v[0]) && proxies.trusts(r) {
-			st.id = v[0]
-			return v
+			return v[0]
 		}
 	}
-	st.id = newRequestID()
-	st.idHeader[0] = st.id
-	return st.idHeader[:]
+	return newRequestID()
 }
 
 // maxRequestIDLen bounds a proxy's id: a UUID is 36 bytes, and the id is in every line.

@@ -138,11 +138,11 @@ func RotateDuringCleanup(b *testing.B, be Backend) {
 				db, heads := be.seeded(b, Traffic{Users: users, Expired: expired, Live: chainCount})
 				b.StartTimer()
 				c := newChains(heads)
-				at := time.Now() // every expired row expired before it; no live one expires before the run ends
+				cutoff := time.Now() // every expired row expired before it; no live one expires before the run ends
 				swept := 0
 				for finished := false; !finished; {
 					base = append(base, c.rotateFor(b, db, cleanupPhase)...)
-					lat, n, d, end := c.rotateDuringSweep(b, db, at, cleanupPhase)
+					lat, n, d, end := c.rotateDuringSweep(b, db, cutoff, cleanupPhase)
 					during, swept, took, finished = append(during, lat...), swept+n, took+d, end
 				}
 				if swept != expired {
@@ -171,11 +171,11 @@ func (c *chains) rotateFor(b *testing.B, db *store.DB, d time.Duration) latencie
 	return lat
 }
 
-// rotateDuringSweep rotates sessions for as long as a sweep of the rows expired at at
+// rotateDuringSweep rotates sessions for as long as a sweep of the rows expired at cutoff
 // runs, for d at most, and returns their latencies, how many refresh tokens the sweep
 // deleted, how long it ran and whether it finished. A sweep that d stops keeps what it
 // deleted; the next one goes on from there.
-func (c *chains) rotateDuringSweep(b *testing.B, db *store.DB, at time.Time, d time.Duration) (latencies, int, time.Duration, bool) {
+func (c *chains) rotateDuringSweep(b *testing.B, db *store.DB, cutoff time.Time, d time.Duration) (latencies, int, time.Duration, bool) {
 	var (
 		swept store.Swept
 		err   error
@@ -186,7 +186,7 @@ func (c *chains) rotateDuringSweep(b *testing.B, db *store.DB, at time.Time, d t
 	defer cancel()
 	go func() {
 		defer close(done)
-		swept, err = db.Sweep(ctx, store.Sweep{Now: at})
+		swept, err = db.Sweep(ctx, store.Sweep{Now: cutoff})
 	}()
 	var lat latencies
 	for running := true; running; {
