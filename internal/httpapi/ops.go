@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/pprof" // #nosec G108 -- its init registers on http.DefaultServeMux, which no listener serves; newOpsHandler mounts it on the operations listener only
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -67,15 +66,8 @@ func handleReadyz(st Store, authn authenticator) http.Handler {
 // it briefly; a rotated-in key is published before it signs.
 func handleJWKS(tokens *token.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := tokens.Keys().JWKS()
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		h.Set("Cache-Control", "public, max-age=300")
-		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(body)
-		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		writeJSON(w, r, http.StatusOK, tokens.Keys().JWKS())
 	})
 }
 
