@@ -62,9 +62,9 @@ func (c *stmtCache) close() {
 
 // hotWrites are the statements of the refresh path, prepared on the write pool when the
 // store is migrated: parsing and planning a statement costs SQLite as much as running it,
-// and a rotation runs four.
-var hotWrites = []string{rotateQuery, rotateBlacklistQuery, tokenUserQuery, insertTokenQuery, recordAuditQuery,
-	savepointQuery, rollbackToSavepointQuery, releaseSavepointQuery, upsertSessionQuery}
+// and a rotation runs five.
+var hotWrites = []string{rotateQuery, rotateBlacklistQuery, rotateAdmittedQuery, rotateAdmittedBlacklistQuery,
+	tokenUserQuery, insertTokenQuery, recordAuditQuery, upsertSessionQuery}
 
 // prepareWrites prepares hotWrites on the write pool. It must run outside any
 // transaction: SQLite's write pool has one connection, which a transaction holds.

@@ -49,10 +49,13 @@ func (s tokenState) check(now time.Time) error {
 	return nil
 }
 
-func tokenStateQ(ctx context.Context, q querier, jti string) (tokenState, error) {
+// tokenStateQuery reads a token's row; tokenStateQ runs it.
+const tokenStateQuery = `SELECT user_id, family_id, issued_at, expires_at, blacklisted_at,
+		replaced_by FROM refresh_tokens WHERE jti = $1`
+
+func tokenStateQ(ctx context.Context, q rowQuerier, jti string) (tokenState, error) {
 	s := tokenState{jti: jti}
-	err := q.QueryRowContext(ctx, `SELECT user_id, family_id, issued_at, expires_at, blacklisted_at,
-		replaced_by FROM refresh_tokens WHERE jti = $1`, jti).
+	err := q.QueryRowContext(ctx, jti).
 		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt, &s.blacklisted, &s.replacedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ciphemic.ErrTokenUnknown
@@ -176,7 +179,7 @@ func (db *DB) LiveRefreshToken(ctx context.Context, jti string, now time.Time) (
 }
 
 func (db *DB) liveToken(ctx context.Context, op, jti string, now time.Time) (ciphemic.RefreshToken, ciphemic.User, error) {
-	s, err := tokenStateQ(ctx, db.read, jti)
+	s, err := tokenStateQ(ctx, boundQuery{db.read, tokenStateQuery}, jti)
 	if err == nil {
 		err = s.check(now)
 	}
@@ -232,8 +235,8 @@ func (db *DB) rotateRefreshToken(ctx context.Context, rot *rotation, next ciphem
 	if err != nil {
 		return ciphemic.User{}, db.fail("rotate refresh token", err)
 	}
-	// An adoption runs alone: its INSERT … ON CONFLICT must not share a batch's savepoints
-	// with the rotations of other tokens.
+	// An adoption runs alone: its INSERT … ON CONFLICT writes before the rotation's checks,
+	// which a transaction shared with the rotations of other tokens must not do.
 	if db.rotations != nil && rot.adopt == nil {
 		return db.rotations.rotate(ctx, rot)
 	}
@@ -266,12 +269,71 @@ type rotation struct {
 	user  ciphemic.User
 }
 
-// rotateTx runs rot in tx and sets rot.user.
+// rotateTx runs rot in tx and sets rot.user. The spend comes first: on PostgreSQL the row
+// lock its UPDATE takes decides, in one round trip, which of concurrent rotations of a
+// token wins. A check that fails after it leaves the spend to the transaction's rollback.
 func (db *DB) rotateTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
 	s, err := db.spendReturningTx(ctx, tx, rot.oldJTI, rot.next.JTI, rot.blacklist, rot.now)
 	if err != nil {
 		return err
 	}
+	if err := db.admitRotationTx(ctx, tx, rot, s); err != nil {
+		return err
+	}
+	return db.recordRotationTx(ctx, tx, rot, s)
+}
+
+// rotateCheckedTx is rotateTx for a transaction that other rotations share (the SQLite
+// batcher): its spend also requires what admitRotationTx checks, so a refused rotation
+// (refused, with rotateTx's error) has written nothing and needs no savepoint to be undone
+// alone. An error that is not a refusal came after the spend: the transaction must not
+// commit.
+func (db *DB) rotateCheckedTx(ctx context.Context, tx *sql.Tx, rot *rotation) (refused bool, err error) {
+	q := rotateAdmittedQuery
+	if rot.blacklist {
+		q = rotateAdmittedBlacklistQuery
+	}
+	s := tokenState{jti: rot.oldJTI}
+	err = db.txStmt(ctx, tx, q).QueryRowContext(ctx, rot.next.JTI, rot.oldJTI, micros(rot.now), rot.next.UserID, rot.wantFamily).
+		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, db.refusalTx(ctx, tx, rot)
+	}
+	if err != nil {
+		return true, err // a statement that fails leaves nothing of itself
+	}
+	// Go's checks stay the authority; should the SQL above ever admit what they refuse,
+	// the spend is rolled back with the batch.
+	if err := db.admitRotationTx(ctx, tx, rot, s); err != nil {
+		return false, err
+	}
+	return false, db.recordRotationTx(ctx, tx, rot, s)
+}
+
+// refusalTx is why the spend of rotateCheckedTx found nothing to spend: the error rotateTx
+// gives for the same token.
+func (db *DB) refusalTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
+	s, err := tokenStateQ(ctx, boundQuery{tx, tokenStateQuery}, rot.oldJTI)
+	if err == nil {
+		err = s.check(rot.now)
+	}
+	if errors.Is(err, ciphemic.ErrTokenBlacklisted) {
+		return spentQ(ctx, tx, s)
+	}
+	if err != nil {
+		return err
+	}
+	if err := db.admitRotationTx(ctx, tx, rot, s); err != nil {
+		return err
+	}
+	return errors.New("refresh token changed while being spent")
+}
+
+// admitRotationTx makes the checks of rot that need the spent token's record s: its user
+// may use it (and is rot.user from now on), and the successor and the session record are
+// of its user and family.
+func (db *DB) admitRotationTx(ctx context.Context, tx *sql.Tx, rot *rotation, s tokenState) error {
+	var err error
 	if rot.user, err = tokenUserQ(ctx, db.txStmt(ctx, tx, tokenUserQuery), s); err != nil {
 		return err
 	}
@@ -279,14 +341,21 @@ func (db *DB) rotateTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
 	if (next.UserID != 0 && next.UserID != s.userID) || (rot.wantFamily != "" && rot.wantFamily != s.familyID) {
 		return ciphemic.ErrTokenUnknown
 	}
+	if rot.touch != nil && (rot.touch.UserID != s.userID || rot.touch.ID != s.familyID) {
+		return ciphemic.ErrTokenUnknown // a session record for another token's session
+	}
+	return nil
+}
+
+// recordRotationTx writes what an admitted rotation of the token s leaves: the successor,
+// the session's record and the audit event.
+func (db *DB) recordRotationTx(ctx context.Context, tx *sql.Tx, rot *rotation, s tokenState) error {
+	next := rot.next
 	next.UserID, next.FamilyID = s.userID, s.familyID
 	if err := db.insertTokenTx(ctx, tx, next); err != nil {
 		return err
 	}
 	if rot.touch != nil {
-		if rot.touch.UserID != s.userID || rot.touch.ID != s.familyID {
-			return ciphemic.ErrTokenUnknown // a session record for another token's session
-		}
 		if err := db.upsertSessionTx(ctx, tx, *rot.touch); err != nil {
 			return err
 		}
@@ -325,6 +394,22 @@ const (
 		RETURNING user_id, family_id, issued_at, expires_at`
 )
 
+// rotateAdmittedQuery and rotateAdmittedBlacklistQuery are rotateQuery and
+// rotateBlacklistQuery that spend only a token that admitRotationTx would let rotate: of
+// the successor's user ($4, 0 for any) and family ($5, ” for any), of an active user
+// who has not revoked it (tokenUserQ's rules).
+const (
+	admittedCond = ` AND ($4 = 0 OR user_id = $4) AND ($5 = '' OR family_id = $5)
+		AND EXISTS (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND u.is_active
+			AND (u.tokens_valid_after IS NULL OR refresh_tokens.issued_at > u.tokens_valid_after))`
+	spentReturning = `
+		RETURNING user_id, family_id, issued_at, expires_at`
+	rotateAdmittedQuery = `UPDATE refresh_tokens SET replaced_by = $1
+		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3` + admittedCond + spentReturning
+	rotateAdmittedBlacklistQuery = `UPDATE refresh_tokens SET replaced_by = $1, blacklisted_at = $3
+		WHERE jti = $2 AND blacklisted_at IS NULL AND expires_at > $3` + admittedCond + spentReturning
+)
+
 // zeroRows is the result of an UPDATE that touched no row.
 type zeroRows struct{}
 
@@ -338,7 +423,7 @@ func classifyUnspent(ctx context.Context, tx *sql.Tx, res sql.Result, jti string
 	if err != nil || n == 1 {
 		return err
 	}
-	s, err := tokenStateQ(ctx, tx, jti)
+	s, err := tokenStateQ(ctx, boundQuery{tx, tokenStateQuery}, jti)
 	if err != nil {
 		return err
 	}

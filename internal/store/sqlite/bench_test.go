@@ -52,3 +52,5 @@ func checkpoint(ctx context.Context, raw *sql.DB) error {
 	_, err := raw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return err
 }
+
+func BenchmarkRotateConcurrent(b *testing.B) { storebench.RotateConcurrent(b, backend) }
