@@ -40,3 +40,5 @@ func vacuumAnalyze(ctx context.Context, raw *sql.DB) error {
 func BenchmarkRotateRows(b *testing.B) { storebench.RotateRows(b, backend) }
 
 func BenchmarkRotateDuringCleanup(b *testing.B) { storebench.RotateDuringCleanup(b, backend) }
+
+func BenchmarkRotateConcurrent(b *testing.B) { storebench.RotateConcurrent(b, backend) }

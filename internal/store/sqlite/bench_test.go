@@ -13,6 +13,7 @@ import (
 // The refresh-path benchmarks of issue 7 (storebench), on a SQLite file:
 //
 //	go test -run '^$' -bench 'RotateRows|RotateDuringCleanup' -benchtime 1x ./internal/store/sqlite/
+//	go test -run '^$' -bench RotateConcurrent -benchtime 20000x ./internal/store/sqlite/
 
 var backend = storebench.Backend{Open: openBench, InsertRows: 50, AfterSeed: checkpoint}
 
