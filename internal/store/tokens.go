@@ -287,8 +287,8 @@ func (db *DB) rotateTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
 // rotateCheckedTx is rotateTx for a transaction that other rotations share (the SQLite
 // batcher): its spend also requires what admitRotationTx checks, so a refused rotation
 // (refused, with rotateTx's error) has written nothing and needs no savepoint to be undone
-// alone. An error that is not a refusal came after the spend: the transaction must not
-// commit.
+// alone. Any other error (a write after the spend, or the store failing) means the
+// transaction must not commit.
 func (db *DB) rotateCheckedTx(ctx context.Context, tx *sql.Tx, rot *rotation) (refused bool, err error) {
 	q := rotateAdmittedQuery
 	if rot.blacklist {
@@ -298,10 +298,13 @@ func (db *DB) rotateCheckedTx(ctx context.Context, tx *sql.Tx, rot *rotation) (r
 	err = db.txStmt(ctx, tx, q).QueryRowContext(ctx, rot.next.JTI, rot.oldJTI, micros(rot.now), rot.next.UserID, rot.wantFamily).
 		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return true, db.refusalTx(ctx, tx, rot)
+		err = db.refusalTx(ctx, tx, rot)
+		return isRefusal(err), err
 	}
 	if err != nil {
-		return true, err // a statement that fails leaves nothing of itself
+		// A driver error may have rolled the whole transaction back (SQLite does on I/O
+		// errors): the batch must not go on as if it had not.
+		return false, err
 	}
 	// Go's checks stay the authority; should the SQL above ever admit what they refuse,
 	// the spend is rolled back with the batch.
@@ -309,6 +312,13 @@ func (db *DB) rotateCheckedTx(ctx context.Context, tx *sql.Tx, rot *rotation) (r
 		return false, err
 	}
 	return false, db.recordRotationTx(ctx, tx, rot, s)
+}
+
+// isRefusal reports whether err is a rotation's answer about its token or user (spent,
+// unknown, inactive, revoked) rather than a failure of the store.
+func isRefusal(err error) bool {
+	return errors.Is(err, ciphemic.ErrTokenBlacklisted) || errors.Is(err, ciphemic.ErrTokenUnknown) ||
+		errors.Is(err, ciphemic.ErrUserInactive)
 }
 
 // refusalTx is why the spend of rotateCheckedTx found nothing to spend: the error rotateTx
