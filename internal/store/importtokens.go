@@ -91,7 +91,7 @@ func importTokenTx(ctx context.Context, tx *sql.Tx, ids map[int64]int64, t Djang
 	if issued.IsZero() || issued.After(now) {
 		issued = now
 	}
-	s, err := tokenStateQ(ctx, boundQuery{tx, tokenStateQuery}, t.JTI)
+	s, err := tokenStateQ(ctx, tx, t.JTI)
 	switch {
 	case errors.Is(err, ciphemic.ErrTokenUnknown):
 		_, err = tx.ExecContext(ctx, insertTokenQuery, t.JTI, userID, t.JTI, micros(issued),

@@ -49,17 +49,27 @@ func (s tokenState) check(now time.Time) error {
 	return nil
 }
 
-// tokenStateQuery reads a token's row; tokenStateQ runs it.
-// #nosec G101 -- an SQL statement naming the table, no credential
-const tokenStateQuery = `SELECT user_id, family_id, issued_at, expires_at, blacklisted_at,
-		replaced_by FROM refresh_tokens WHERE jti = $1`
-
-func tokenStateQ(ctx context.Context, q rowQuerier, jti string) (tokenState, error) {
+func tokenStateQ(ctx context.Context, q querier, jti string) (tokenState, error) {
 	s := tokenState{jti: jti}
-	err := q.QueryRowContext(ctx, jti).
+	err := q.QueryRowContext(ctx, `SELECT user_id, family_id, issued_at, expires_at, blacklisted_at,
+		replaced_by FROM refresh_tokens WHERE jti = $1`, jti).
 		Scan(&s.userID, &s.familyID, &s.issuedAt, &s.expiresAt, &s.blacklisted, &s.replacedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ciphemic.ErrTokenUnknown
+	}
+	return s, err
+}
+
+// liveStateQ returns the row of the token jti when it may be used at now, and otherwise
+// the error that forbids it: ErrTokenUnknown (missing or expired) or, for a blacklisted
+// token, its *SpentError.
+func liveStateQ(ctx context.Context, q querier, jti string, now time.Time) (tokenState, error) {
+	s, err := tokenStateQ(ctx, q, jti)
+	if err == nil {
+		err = s.check(now)
+	}
+	if errors.Is(err, ciphemic.ErrTokenBlacklisted) {
+		err = spentQ(ctx, q, s)
 	}
 	return s, err
 }
@@ -180,13 +190,7 @@ func (db *DB) LiveRefreshToken(ctx context.Context, jti string, now time.Time) (
 }
 
 func (db *DB) liveToken(ctx context.Context, op, jti string, now time.Time) (ciphemic.RefreshToken, ciphemic.User, error) {
-	s, err := tokenStateQ(ctx, boundQuery{db.read, tokenStateQuery}, jti)
-	if err == nil {
-		err = s.check(now)
-	}
-	if errors.Is(err, ciphemic.ErrTokenBlacklisted) {
-		err = spentQ(ctx, db.read, s)
-	}
+	s, err := liveStateQ(ctx, db.read, jti, now)
 	if err != nil {
 		return ciphemic.RefreshToken{}, ciphemic.User{}, db.fail(op, err)
 	}
@@ -324,20 +328,14 @@ func isRefusal(err error) bool {
 // refusalTx is why the spend of rotateCheckedTx found nothing to spend: the error rotateTx
 // gives for the same token.
 func (db *DB) refusalTx(ctx context.Context, tx *sql.Tx, rot *rotation) error {
-	s, err := tokenStateQ(ctx, boundQuery{tx, tokenStateQuery}, rot.oldJTI)
-	if err == nil {
-		err = s.check(rot.now)
-	}
-	if errors.Is(err, ciphemic.ErrTokenBlacklisted) {
-		return spentQ(ctx, tx, s)
-	}
+	s, err := liveStateQ(ctx, tx, rot.oldJTI, rot.now)
 	if err != nil {
 		return err
 	}
 	if err := db.admitRotationTx(ctx, tx, rot, s); err != nil {
 		return err
 	}
-	return errors.New("refresh token changed while being spent")
+	return errChangedWhileSpent
 }
 
 // admitRotationTx makes the checks of rot that need the spent token's record s: its user
@@ -434,17 +432,15 @@ func classifyUnspent(ctx context.Context, tx *sql.Tx, res sql.Result, jti string
 	if err != nil || n == 1 {
 		return err
 	}
-	s, err := tokenStateQ(ctx, boundQuery{tx, tokenStateQuery}, jti)
-	if err != nil {
+	if _, err := liveStateQ(ctx, tx, jti, now); err != nil {
 		return err
 	}
-	if err := s.check(now); errors.Is(err, ciphemic.ErrTokenBlacklisted) {
-		return spentQ(ctx, tx, s)
-	} else if err != nil {
-		return err
-	}
-	return errors.New("refresh token changed while being spent")
+	return errChangedWhileSpent
 }
+
+// errChangedWhileSpent is a spend that found nothing to spend although the token's row,
+// read right after in the same transaction, says there was: the store itself is wrong.
+var errChangedWhileSpent = errors.New("refresh token changed while being spent")
 
 // BlacklistRefreshToken blacklists the refresh token jti as of now (logout). An already
 // blacklisted token is a *SpentError (ErrTokenBlacklisted); a missing or expired one

@@ -122,7 +122,8 @@ func testConcurrentWrites(t *testing.T, db *store.DB) {
 // twice, some of an inactive user, some audited — each answer as it would be alone:
 // exactly one winner per token, the loser's answer a spent token, the inactive user's
 // refused with nothing spent, every winner's successor and audit event stored. (SQLite
-// commits concurrent rotations several to a transaction, each in its own savepoint.)
+// commits concurrent rotations several to a transaction; TestRotateInOneBatch in package
+// store makes sure of one such batch.)
 func testRotateMixedConcurrent(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	alice := mustUser(t, db, "alice")
