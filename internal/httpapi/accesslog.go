@@ -52,7 +52,7 @@ func (e accessEntry) durationMS() float64 { return float64(e.elapsed.Microsecond
 
 func (e accessEntry) appendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
-	b = e.at.AppendFormat(b, time.RFC3339Nano) // slog's JSON handler writes nanoseconds
+	b = e.at.AppendFormat(b, time.RFC3339Nano) // slog's JSON handler writes nanoseconds; AppendFormat has a fast path for this layout
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 	b = appendJSONString(b, e.requestID)
 	b = append(b, `,"method":`...)
@@ -92,12 +92,6 @@ func (e accessEntry) appendText(b []byte) []byte {
 	b = append(b, " remote="...)
 	b = appendTextValue(b, e.remote)
 	return append(b, '\n')
-}
-
-// appendSlogTime appends t as slog's text handler writes a record's time: RFC 3339 with
-// milliseconds (truncated), in t's own location.
-func appendSlogTime(b []byte, t time.Time) []byte {
-	return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
 }
 
 // appendTextValue appends s as slog's text handler writes a string value: as it is, or

@@ -21,10 +21,6 @@ type meBody struct {
 	LastLogin  *string         `json:"last_login"`
 }
 
-// drfTimeLayout is how DRF's DateTimeField writes an instant: ISO 8601, UTC, up to
-// microseconds.
-const drfTimeLayout = "2006-01-02T15:04:05.999999Z07:00"
-
 // formatTime renders an instant as DRF's DateTimeField does (ISO 8601, UTC, "Z"), and the
 // zero time as null.
 func formatTime(t time.Time) *string {
@@ -102,7 +98,7 @@ func appendDRFTime(b []byte, t time.Time) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, drfTimeLayout)
+	b = appendDRFTimeValue(b, t)
 	return append(b, '"')
 }
 
