@@ -276,6 +276,7 @@ func listenAndServe(ctx context.Context, addr, redirectAddr string, tlsConfig *t
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	ln = coalescedWriteDeadlines(ln, writeDeadlineSlack)
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
