@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	_ "embed" // the two common-password lists
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -92,7 +93,11 @@ func newSortedSet(entries []string) sortedSet {
 	ends := make([]uint32, len(entries))
 	for i, e := range entries {
 		b.WriteString(e)
-		ends[i] = uint32(b.Len())
+		n := b.Len()
+		if n > math.MaxUint32 {
+			panic("ciphemic: a sorted set of over 4 GiB")
+		}
+		ends[i] = uint32(n) // #nosec G115 -- bounded just above; the lists are some 400 KB
 	}
 	return sortedSet{text: b.String(), ends: ends}
 }
