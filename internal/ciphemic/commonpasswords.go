@@ -94,8 +94,8 @@ func newSortedSet(entries []string) sortedSet {
 	for i, e := range entries {
 		b.WriteString(e)
 		n := b.Len()
-		if n > math.MaxUint32 {
-			panic("ciphemic: a sorted set of over 4 GiB")
+		if n > math.MaxInt32 {
+			panic("ciphemic: a sorted set of over 2 GiB")
 		}
 		ends[i] = uint32(n) // #nosec G115 -- bounded just above; the lists are some 400 KB
 	}
