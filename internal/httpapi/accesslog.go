@@ -52,7 +52,9 @@ func (e accessEntry) durationMS() float64 { return float64(e.elapsed.Microsecond
 
 func (e accessEntry) appendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
-	b = e.at.AppendFormat(b, time.RFC3339Nano) // slog's JSON handler writes nanoseconds; AppendFormat has a fast path for this layout
+	// slog's JSON handler writes nanoseconds; for this layout AppendFormat has a fast path
+	// (timefmt.go writes the others).
+	b = e.at.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
 	b = appendJSONString(b, e.requestID)
 	b = append(b, `,"method":`...)
